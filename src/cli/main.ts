@@ -1,0 +1,23 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { ExitCode } from '../core/exit-codes.js';
+import { CliError } from './cli-error.js';
+
+const program = new Command('crosscam')
+  .description('Edge video analytics: cross-camera re-identification of people and vehicles over MQTT')
+  .version(process.env.npm_package_version ?? '0.1.0')
+  .showHelpAfterError();
+
+// Each command group registers itself; keep this list in data-flow order.
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CliError) {
+    process.stderr.write(`crosscam: ${error.message}\n`);
+    process.exitCode = error.exitCode;
+  } else {
+    process.stderr.write(`crosscam: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = ExitCode.SOFTWARE;
+  }
+}
