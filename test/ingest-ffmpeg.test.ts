@@ -1,0 +1,94 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { buildFfmpegCommand, ffmpegArgv, parseRawOutputStream, redactCredentials, videoFilterChain } from '../src/ingest/ffmpeg-command.js';
+import { RawFrameAssembler } from '../src/ingest/raw-frame-assembler.js';
+import { readFfmpegFrames } from '../src/ingest/ffmpeg-frames.js';
+import { HAVE_PETS, PETS_VIDEO } from './support/shared-data.js';
+
+
+test('RTSP command line: TCP transport, socket timeout in µs, fps then crop then scale', () => {
+  const command = buildFfmpegCommand({
+    url: 'rtsp://user:secret@10.0.0.5:554/stream1',
+    fps: 5,
+    filter: 'crop=iw/2:ih:0:0',
+    width: 640,
+    height: 360,
+    rtspTimeoutS: 7,
+    extraInputArgs: ['-hwaccel', 'cuda'],
+  });
+  assert.equal(
+    ffmpegArgv(command).join(' '),
+    '-hide_banner -nostats -loglevel level+info -rtsp_transport tcp -stimeout 7000000 -hwaccel cuda ' +
+      '-i rtsp://user:secret@10.0.0.5:554/stream1 -an -sn -dn -vf fps=5,crop=iw/2:ih:0:0,scale=640:360 -pix_fmt rgb24 -f rawvideo pipe:1',
+  );
+});
+
+test('file command line: realtime pacing and looping, file:// prefix stripped, no filter when nothing asked', () => {
+  const command = buildFfmpegCommand({ url: 'file:///srv/clips/gate.mp4', realtime: true, loop: true });
+  assert.equal(
+    ffmpegArgv(command).join(' '),
+    '-hide_banner -nostats -loglevel level+info -re -stream_loop -1 -i /srv/clips/gate.mp4 -an -sn -dn -pix_fmt rgb24 -f rawvideo pipe:1',
+  );
+  assert.equal(videoFilterChain({}), undefined);
+  assert.equal(videoFilterChain({ width: 640 }), undefined, 'scale needs both sides');
+});
+
+test('output stream header parsing and credential redaction', () => {
+  assert.deepEqual(
+    parseRawOutputStream('[info]     Stream #0:0: Video: rawvideo (RGB[24] / 0x18424752), rgb24, 384x576, q=2-31, 26542 kb/s, 5 fps, 5 tbn, 5 tbc'),
+    { width: 384, height: 576, fps: 5 },
+  );
+  assert.equal(parseRawOutputStream('[info]     Stream #0:0: Video: msmpeg4v3 (div3 / 0x33766964), yuv420p, 768x576, 10 fps'), undefined);
+  assert.equal(
+    redactCredentials('[error] rtsp://admin:hunter2@cam-3/live: 401 Unauthorized; also rtsp://bob@x/y'),
+    '[error] rtsp://***:***@cam-3/live: 401 Unauthorized; also rtsp://***:***@x/y',
+  );
+});
+
+test('assembler cuts frames across chunk borders and reuses its ring of buffers', () => {
+  const assembler = new RawFrameAssembler(4, 2);
+  const frames: number[][] = [];
+  const identities: Uint8Array[] = [];
+  const stream = Uint8Array.from({ length: 14 }, (_, i) => i);
+  for (const [start, end] of [[0, 3], [3, 9], [9, 14]] as const) {
+    const chunk = stream.subarray(start, end);
+    let offset = 0;
+    while (offset < chunk.length) {
+      offset = assembler.append(chunk, offset);
+      const frame = assembler.takeFrame();
+      if (frame) {
+        frames.push(Array.from(frame));
+        identities.push(frame);
+      }
+    }
+  }
+  assert.deepEqual(frames, [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11]]);
+  assert.equal(identities[0], identities[2], 'ring of two buffers: third frame reuses the first buffer');
+  assert.notEqual(identities[0], identities[1]);
+});
+
+test('decodes the PETS09 clip: every frame, right size, pts from the output rate; fps=5 keeps every other frame', { skip: !HAVE_PETS }, async () => {
+  const digest = (data: Uint8Array) => createHash('sha1').update(data).digest('hex');
+  const full: string[] = [];
+  for await (const frame of readFfmpegFrames({ url: PETS_VIDEO, cameraId: 'pets' })) {
+    assert.equal(frame.width, 768);
+    assert.equal(frame.height, 576);
+    assert.equal(frame.data.length, 768 * 576 * 3);
+    assert.ok(Math.abs(frame.pts - frame.index / 10) < 1e-9);
+    full.push(digest(frame.data));
+  }
+  assert.equal(full.length, 795);
+
+  const halved: { index: number; pts: number; hash: string }[] = [];
+  for await (const frame of readFfmpegFrames({ url: PETS_VIDEO, cameraId: 'pets', fps: 5 })) {
+    halved.push({ index: frame.index, pts: frame.pts, hash: digest(frame.data) });
+    if (halved.length === 20) break; // leaving early must stop ffmpeg cleanly
+  }
+  assert.deepEqual(
+    halved.map((f) => full.indexOf(f.hash)),
+    halved.map((_, i) => 2 * i),
+    'at 5 fps from a 10 fps source, output frame i is source frame 2i',
+  );
+  assert.deepEqual(halved.map((f) => f.pts).slice(0, 4), [0, 0.2, 0.4, 0.6]);
+});
