@@ -1,0 +1,48 @@
+import type { Command } from 'commander';
+import { ExitCode } from '../core/exit-codes.js';
+import { ConfigError, formatConfigIssues } from '../config/issues.js';
+import { loadConfig } from '../config/load.js';
+import type { CrosscamConfig } from '../config/schema.js';
+import { loadModelCatalog } from '../models/catalog.js';
+
+/** `mqtt://user:secret@host` → `mqtt://user:***@host`: the summary must not print secrets. */
+function redactUrl(url: string): string {
+  if (!URL.canParse(url)) return url;
+  const parsed = new URL(url);
+  if (parsed.password !== '') parsed.password = '***';
+  return parsed.toString().replace(/\/$/, '');
+}
+
+function describeConfig(config: CrosscamConfig): string {
+  const enabled = config.cameras.filter((camera) => camera.enabled).length;
+  const cameras = `${config.cameras.length} camera${config.cameras.length === 1 ? '' : 's'} (${enabled} enabled)`;
+  const reid = [`person ${config.models.reid.person}`];
+  if (config.models.reid.vehicle !== undefined) reid.push(`vehicle ${config.models.reid.vehicle}`);
+  const broker = config.mqtt.embedded_broker.enabled
+    ? ` (embedded broker on ${config.mqtt.embedded_broker.host}:${config.mqtt.embedded_broker.port})`
+    : '';
+  return (
+    `config OK: node ${config.node_id}, ${cameras}, detector ${config.models.detector}, ` +
+    `reid ${reid.join(', ')}, mqtt ${redactUrl(config.mqtt.url)}${broker}`
+  );
+}
+
+export function registerCheckConfigCommand(program: Command): void {
+  program
+    .command('check-config')
+    .description('validate a config file: prints every problem as "<key.path>: <problem>" (exit 78) or a summary')
+    .argument('<file>', 'config file (YAML)')
+    .action(async (file: string) => {
+      try {
+        const config = await loadConfig(file, {
+          loadKnownModels: async (models) =>
+            (await loadModelCatalog(models.catalog === undefined ? {} : { extraCatalogPath: models.catalog })).models,
+        });
+        process.stdout.write(`${describeConfig(config)}\n`);
+      } catch (error) {
+        if (!(error instanceof ConfigError)) throw error;
+        process.stderr.write(`${formatConfigIssues(error.issues)}\n`);
+        process.exitCode = ExitCode.CONFIG;
+      }
+    });
+}

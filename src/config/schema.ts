@@ -1,0 +1,364 @@
+import { z } from 'zod';
+import { OBJECT_CLASSES, type ObjectClass } from '../core/types.js';
+import { DEFAULT_MODELS_DIR } from '../models/catalog.js';
+import {
+  cronExpression,
+  filePath,
+  identifier,
+  mqttTopic,
+  mqttTopicLevel,
+  port,
+  seconds,
+  text,
+  timeZone,
+  unit,
+  uniqueBy,
+  urlWithScheme,
+} from './fields.js';
+import { modelReferenceIssues, type KnownModels } from './references.js';
+
+/*
+ * The whole config file as one zod schema: the contract between the operator's YAML and the
+ * daemon. Keys are snake_case, every object is strict (unknown keys are errors), and the
+ * output is fully defaulted. Relative paths are kept as written (resolved against the working
+ * directory where they are used). Camera-id cross-references (duplicates, topology, inspections)
+ * are checked beside the schema, by cameraReferenceIssues in parseConfig.
+ */
+
+/** What defaults depend on; injected rather than read from globals so parsing is reproducible. */
+export interface SchemaContext {
+  /** Default node_id. */
+  hostname: string;
+  /** Source of environment-derived defaults (CROSSCAM_MODELS_DIR). */
+  env: Readonly<Record<string, string | undefined>>;
+  /** When given, models.* ids must name catalog models of the right task. */
+  knownModels?: KnownModels;
+}
+
+const DEFAULT_DETECT_CLASSES: readonly ObjectClass[] = ['person', 'car', 'bus', 'truck', 'motorcycle'];
+const DEFAULT_CLASS_THRESHOLD: Record<ObjectClass, number> = {
+  person: 0.6,
+  car: 0.7,
+  bus: 0.7,
+  truck: 0.7,
+  motorcycle: 0.7,
+  bicycle: 0.7,
+};
+const DEFAULT_MIN_MARGIN = 0.05;
+const CAMERA_URL_SCHEMES = ['rtsp', 'rtsps', 'http', 'https', 'file'];
+const MQTT_URL_SCHEMES = ['mqtt', 'mqtts', 'ws', 'wss'];
+const modelId = text;
+
+// ---- detection
+
+const frameSide = z.int().min(16).max(8192);
+const detectClasses = uniqueBy(z.array(z.enum(OBJECT_CLASSES)).min(1, 'list at least one class'), (name) => name, 'class');
+
+function sizeTogether(settings: { width?: number; height?: number }, ctx: z.RefinementCtx): void {
+  if ((settings.width === undefined) !== (settings.height === undefined)) {
+    const missing = settings.width === undefined ? 'width' : 'height';
+    ctx.addIssue({ code: 'custom', path: [missing], message: 'set width and height together (or neither, for the source size)' });
+  }
+}
+
+const detectSchema = z
+  .strictObject({
+    fps: z.number().gt(0).max(30).default(5),
+    width: frameSide.optional(),
+    height: frameSide.optional(),
+    min_score: unit.default(0.3),
+    nms_iou: unit.default(0.45),
+    classes: detectClasses.default([...DEFAULT_DETECT_CLASSES]),
+    min_box_height: z.int().min(0).default(0),
+  })
+  .superRefine(sizeTogether);
+
+const cameraDetectSchema = z
+  .strictObject({
+    fps: z.number().gt(0).max(30).optional(),
+    width: frameSide.optional(),
+    height: frameSide.optional(),
+    min_score: unit.optional(),
+    classes: detectClasses.optional(),
+    min_box_height: z.int().min(0).optional(),
+  })
+  .superRefine(sizeTogether);
+
+// ---- cameras
+
+/** Point [x, y] as fractions of the frame width and height, so polygons survive a resize. */
+const point = z.tuple([unit, unit]);
+const polygon = z.array(point).min(3, 'a polygon needs at least 3 points');
+
+const cameraSchema = z.strictObject({
+  id: identifier,
+  name: text.optional(),
+  url: urlWithScheme(CAMERA_URL_SCHEMES, true),
+  enabled: z.boolean().default(true),
+  camera_index: z.int().min(0).optional(),
+  detect: cameraDetectSchema.optional(),
+  zones: uniqueBy(z.array(z.strictObject({ name: identifier, polygon })), (zone) => zone.name, 'zone name', 'name').default([]),
+  masks: z.array(polygon).default([]),
+  ffmpeg: z
+    .strictObject({
+      input_args: z.array(z.string()).default([]),
+      filter: text.optional(),
+      hwaccel: text.optional(),
+    })
+    .prefault({}),
+  file: z
+    .strictObject({
+      realtime: z.boolean().default(true),
+      loop: z.boolean().default(false),
+    })
+    .prefault({}),
+});
+
+// ---- inference runtime
+
+const executionProvider = z.discriminatedUnion('name', [
+  z.strictObject({
+    name: z.literal('tensorrt'),
+    device_id: z.int().min(0).default(0),
+    fp16: z.boolean().default(true),
+    engine_cache_dir: filePath.default('/var/lib/crosscam/tensorrt-cache'),
+  }),
+  z.strictObject({ name: z.literal('cuda'), device_id: z.int().min(0).default(0) }),
+  z.strictObject({ name: z.literal('cpu') }),
+]);
+
+const runtimeSchema = z.strictObject({
+  // A bare name is shorthand for the provider with default settings.
+  providers: uniqueBy(
+    z
+      .array(z.preprocess((entry) => (typeof entry === 'string' ? { name: entry } : entry), executionProvider))
+      .min(1, 'list at least one execution provider'),
+    (provider) => provider.name,
+    'provider',
+  ).prefault(['cpu']),
+  intra_op_threads: z.int().min(1).default(2),
+  inter_op_threads: z.int().min(1).default(1),
+});
+
+// ---- tracking, embedding, matching
+
+const trackSchema = z
+  .strictObject({
+    high_score: unit.default(0.5),
+    low_score: unit.default(0.1),
+    new_track_score: unit.default(0.6),
+    match_iou: unit.default(0.2),
+    confirm_hits: z.int().min(1).default(3),
+    max_lost_s: seconds.default(2),
+    update_interval_s: seconds.default(5),
+  })
+  .superRefine((track, ctx) => {
+    if (track.low_score > track.high_score) {
+      ctx.addIssue({ code: 'custom', path: ['low_score'], message: `must not exceed high_score (${track.high_score})` });
+    }
+  });
+
+const embedSchema = z.strictObject({
+  batch_size: z.int().min(1).max(64).default(16),
+  best_crops: z.int().min(1).max(100).default(5),
+  min_quality: unit.default(0.2),
+});
+
+const classMatchingSchema = z.strictObject({
+  threshold: z.number().min(-1).max(1).optional(),
+  min_margin: unit.optional(),
+});
+
+const matchingSchema = z.strictObject({
+  window_s: seconds.default(600),
+  same_camera: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      min_gap_s: z.number().min(0).default(10),
+    })
+    .prefault({}),
+  min_track_quality: unit.default(0.3),
+  // Written per class as needed; the output has every class, unset values taken from the defaults.
+  classes: z
+    .partialRecord(z.enum(OBJECT_CLASSES), classMatchingSchema)
+    .prefault({})
+    .transform(
+      (written) =>
+        Object.fromEntries(
+          OBJECT_CLASSES.map((objectClass) => [
+            objectClass,
+            {
+              threshold: written[objectClass]?.threshold ?? DEFAULT_CLASS_THRESHOLD[objectClass],
+              min_margin: written[objectClass]?.min_margin ?? DEFAULT_MIN_MARGIN,
+            },
+          ]),
+        ) as Record<ObjectClass, { threshold: number; min_margin: number }>,
+    ),
+  momentum: unit.default(0.9),
+  high_confidence_entropy: z.number().min(0).default(0.5),
+});
+
+const topologyLinkSchema = z
+  .strictObject({
+    from: identifier,
+    to: identifier,
+    min_s: z.number().min(0).default(0),
+    max_s: z.number().min(0),
+    bidirectional: z.boolean().default(true),
+  })
+  .superRefine((link, ctx) => {
+    if (link.max_s <= link.min_s) {
+      ctx.addIssue({ code: 'custom', path: ['max_s'], message: `must be greater than min_s (${link.min_s})` });
+    }
+    if (link.from === link.to) {
+      ctx.addIssue({ code: 'custom', path: ['to'], message: 'must differ from "from" (same-camera returns are set in matching.same_camera)' });
+    }
+  });
+
+// ---- outputs and storage
+
+const mqttSchema = z
+  .strictObject({
+    url: urlWithScheme(MQTT_URL_SCHEMES, false).default('mqtt://127.0.0.1:1883'),
+    username: text.optional(),
+    password: z.string().optional(),
+    client_id: text.optional(),
+    base_topic: mqttTopic.default('crosscam'),
+    qos: z.literal([0, 1, 2]).default(1),
+    protocol_version: z.literal([4, 5]).default(5),
+    keepalive_s: z.int().min(0).max(65535).default(30),
+    stats_interval_s: seconds.default(60),
+    tls: z
+      .strictObject({
+        ca: filePath.optional(),
+        cert: filePath.optional(),
+        key: filePath.optional(),
+        reject_unauthorized: z.boolean().default(true),
+      })
+      .superRefine((tls, ctx) => {
+        if ((tls.cert === undefined) !== (tls.key === undefined)) {
+          const missing = tls.cert === undefined ? 'cert' : 'key';
+          ctx.addIssue({ code: 'custom', path: [missing], message: 'a client certificate needs both cert and key' });
+        }
+      })
+      .optional(),
+    outbox: z.strictObject({ max_messages: z.int().min(1).default(100_000) }).prefault({}),
+    embedded_broker: z
+      .strictObject({
+        enabled: z.boolean().default(false),
+        host: text.default('127.0.0.1'),
+        port: port.default(1883),
+      })
+      .prefault({}),
+  })
+  .superRefine((mqtt, ctx) => {
+    if (mqtt.tls !== undefined && !/^(mqtts|wss):/i.test(mqtt.url)) {
+      ctx.addIssue({ code: 'custom', path: ['tls'], message: 'TLS settings need an mqtts:// or wss:// url' });
+    }
+  });
+
+const gallerySchema = z.strictObject({
+  path: filePath.default('/var/lib/crosscam/gallery'),
+  map_size_mb: z.int().min(16).default(2048),
+  retention: z
+    .strictObject({
+      sightings_days: seconds.default(30),
+      identities_days: seconds.default(90),
+    })
+    .prefault({}),
+  exemplars_per_identity: z.int().min(1).max(1000).default(10),
+});
+
+const schedulesSchema = z.strictObject({
+  timezone: timeZone.optional(),
+  retention: cronExpression.default('0 3 * * *'),
+  recluster: cronExpression.nullable().default('30 3 * * *'),
+  inspections: z.array(z.strictObject({ camera: identifier, cron: cronExpression })).default([]),
+});
+
+// ---- the file
+
+export function createConfigSchema(context: SchemaContext) {
+  const modelsSchema = z
+    .strictObject({
+      dir: filePath.default(() => context.env.CROSSCAM_MODELS_DIR || DEFAULT_MODELS_DIR),
+      catalog: filePath.optional(),
+      // Ids of the built-in catalog (models/catalog.yaml).
+      detector: modelId.default('yolox-nano'),
+      reid: z
+        .strictObject({
+          person: modelId.default('osnet-x0_25-msmt17'),
+          vehicle: modelId.optional(),
+        })
+        .prefault({}),
+      segmentation: modelId.optional(),
+    })
+    .superRefine((models, ctx) => {
+      if (context.knownModels === undefined) return;
+      for (const issue of modelReferenceIssues(models, context.knownModels)) {
+        ctx.addIssue({ code: 'custom', path: issue.keyPath, message: issue.message });
+      }
+    });
+
+  return z
+    .strictObject({
+      node_id: mqttTopicLevel.prefault(context.hostname),
+      log: z.strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info') }).prefault({}),
+      ffmpeg: z
+        .strictObject({
+          path: filePath.optional(),
+          loglevel: z
+            .enum(['quiet', 'panic', 'fatal', 'error', 'warning', 'info', 'verbose', 'debug', 'trace'])
+            .default('error'),
+          rtsp_timeout_s: seconds.default(10),
+        })
+        .prefault({}),
+      models: modelsSchema.prefault({}),
+      runtime: runtimeSchema.prefault({}),
+      detect: detectSchema.prefault({}),
+      track: trackSchema.prefault({}),
+      embed: embedSchema.prefault({}),
+      cameras: z.array(cameraSchema).min(1, 'list at least one camera'),
+      mqtt: mqttSchema.prefault({}),
+      gallery: gallerySchema.prefault({}),
+      matching: matchingSchema.prefault({}),
+      topology: z.array(topologyLinkSchema).default([]),
+      schedules: schedulesSchema.prefault({}),
+    })
+    .transform((config) => ({
+      ...config,
+      // Each camera carries its effective detect settings: the global ones with its overrides.
+      cameras: config.cameras.map(({ detect, ...camera }) => ({
+        ...camera,
+        detect: { ...config.detect, ...withoutUndefined(detect ?? {}) },
+      })),
+    }));
+}
+
+function withoutUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, item]) => item !== undefined)) as Partial<T>;
+}
+
+export type ConfigSchema = ReturnType<typeof createConfigSchema>;
+/** The validated, fully defaulted config. */
+export type CrosscamConfig = z.output<ConfigSchema>;
+/** What the YAML may contain (before defaults). */
+export type CrosscamConfigInput = z.input<ConfigSchema>;
+export type LogConfig = CrosscamConfig['log'];
+export type FfmpegConfig = CrosscamConfig['ffmpeg'];
+export type ModelsConfig = CrosscamConfig['models'];
+export type RuntimeConfig = CrosscamConfig['runtime'];
+export type ExecutionProviderConfig = RuntimeConfig['providers'][number];
+export type DetectConfig = CrosscamConfig['detect'];
+export type TrackConfig = CrosscamConfig['track'];
+export type EmbedConfig = CrosscamConfig['embed'];
+export type CameraConfig = CrosscamConfig['cameras'][number];
+export type ZoneConfig = CameraConfig['zones'][number];
+/** Points [x, y] as fractions (0..1) of the frame width and height. */
+export type Polygon = ZoneConfig['polygon'];
+export type MqttConfig = CrosscamConfig['mqtt'];
+export type GalleryConfig = CrosscamConfig['gallery'];
+export type MatchingConfig = CrosscamConfig['matching'];
+export type ClassMatchingConfig = MatchingConfig['classes'][ObjectClass];
+export type TopologyLinkConfig = CrosscamConfig['topology'][number];
+export type SchedulesConfig = CrosscamConfig['schedules'];
