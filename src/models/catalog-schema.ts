@@ -1,0 +1,194 @@
+/**
+ * The single definition of a model catalog entry. Catalog files are YAML with
+ * snake_case keys; catalog.ts converts keys to camelCase before validating, so
+ * this schema and the types derived from it are camelCase.
+ */
+import { z } from 'zod';
+import { OBJECT_CLASSES } from '../core/types.js';
+
+/** A fixed size, or a name for a dynamic (symbolic) dimension such as `batch`. */
+const dimSchema = z.union([z.number().int().positive(), z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/)]);
+export type TensorDim = z.infer<typeof dimSchema>;
+
+const tensorTypeSchema = z.enum(['float32', 'float16', 'uint8', 'int32', 'int64']);
+
+const tensorSchema = z
+  .object({
+    name: z.string().min(1),
+    type: tensorTypeSchema.default('float32'),
+    dims: z.array(dimSchema).min(1),
+  })
+  .strict();
+export type TensorSpec = z.output<typeof tensorSchema>;
+
+/** `1`, `0.5` or a fraction such as `1/255` (YAML has no way to write 1/255 exactly). */
+const pixelScaleSchema = z.union([
+  z.number().positive(),
+  z
+    .string()
+    .regex(/^\d+(\.\d+)?\/\d+(\.\d+)?$/, 'expected a number or a fraction such as 1/255')
+    .transform((text) => {
+      const [numerator, denominator] = text.split('/').map(Number) as [number, number];
+      return numerator / denominator;
+    })
+    .pipe(z.number().positive().finite()),
+]);
+
+const perChannel = (value: z.ZodNumber) => z.tuple([value, value, value]);
+
+const resizeSchema = z.discriminatedUnion('mode', [
+  z
+    .object({
+      mode: z.literal('letterbox'),
+      /** Pad colour in raw 0..255 pixel units, applied to every channel. */
+      padValue: z.number().min(0).max(255),
+      align: z.enum(['top-left', 'center']),
+    })
+    .strict(),
+  z.object({ mode: z.literal('stretch') }).strict(),
+]);
+export type ResizeSpec = z.output<typeof resizeSchema>;
+
+const imageInputSchema = z
+  .object({
+    name: z.string().min(1),
+    type: tensorTypeSchema.default('float32'),
+    layout: z.literal('NCHW'),
+    /** [batch, 3, height, width]; height and width are fixed because preprocessing resizes to them. */
+    dims: z.tuple([dimSchema, z.literal(3), z.number().int().positive(), z.number().int().positive()]),
+    channelOrder: z.enum(['rgb', 'bgr']),
+    pixelScale: pixelScaleSchema,
+    mean: perChannel(z.number()),
+    std: perChannel(z.number().positive()),
+    resize: resizeSchema,
+  })
+  .strict();
+export type ImageInputSpec = z.output<typeof imageInputSchema>;
+
+const objectClassSchema = z.enum(OBJECT_CLASSES);
+
+const decoderSchema = z.discriminatedUnion('family', [
+  /** Raw grid predictions [1, N, 5 + C]: x, y, w, h relative to grid cells, objectness, class scores. */
+  z.object({ family: z.literal('yolox'), strides: z.array(z.number().int().positive()).min(1) }).strict(),
+  /** Decoded boxes [1, 4 + C, N]: cx, cy, w, h in input pixels, class scores, no objectness. */
+  z.object({ family: z.literal('yolov8') }).strict(),
+]);
+export type DetectorDecoder = z.output<typeof decoderSchema>;
+
+/** Detector class index (as written in YAML, a decimal key) -> crosscam object class. */
+const classMapSchema = z
+  .record(z.string().regex(/^\d+$/, 'class indices are non-negative integers'), objectClassSchema)
+  .transform((record) => new Map(Object.entries(record).map(([index, objectClass]) => [Number(index), objectClass])));
+
+const entryFields = {
+  id: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'ids are lower-case letters, digits, ".", "_" and "-"'),
+  /** A plain file name inside the models directory. */
+  file: z
+    .string()
+    .regex(/^[^/\\]+$/, 'a file name without directories')
+    .refine((name) => name !== '.' && name !== '..', 'a file name without directories'),
+  sha256: z
+    .string()
+    .regex(/^[0-9a-fA-F]{64}$/, 'expected 64 hexadecimal digits')
+    .transform((hex) => hex.toLowerCase()),
+  sizeBytes: z.number().int().positive(),
+  licence: z.string().min(1),
+  sourceUrl: z.url().optional(),
+  description: z.string().min(1),
+  input: imageInputSchema,
+  outputs: z.array(tensorSchema).min(1),
+};
+
+const detectorEntrySchema = z
+  .object({
+    ...entryFields,
+    task: z.literal('detector'),
+    detector: z.object({ decoder: decoderSchema, classMap: classMapSchema }).strict(),
+  })
+  .strict();
+
+const reidEntrySchema = z
+  .object({
+    ...entryFields,
+    task: z.literal('reid'),
+    reid: z
+      .object({
+        embeddingDim: z.number().int().positive(),
+        objectClasses: z.array(objectClassSchema).min(1),
+        /** Camera-aware models take the camera index as a second input. */
+        cameraInput: tensorSchema.optional(),
+      })
+      .strict(),
+  })
+  .strict();
+
+const segmentationEntrySchema = z
+  .object({
+    ...entryFields,
+    task: z.literal('segmentation'),
+    /** Output 0 is [1, classes, H, W] per-pixel scores; class 0 is the background. */
+    segmentation: z.object({ classes: z.array(z.string().min(1)).min(2) }).strict(),
+  })
+  .strict();
+
+type EntryBeforeChecks = z.output<typeof detectorEntrySchema | typeof reidEntrySchema | typeof segmentationEntrySchema>;
+
+/** Cross-field checks: the declared output shape must agree with the task section. */
+function checkConsistency(entry: EntryBeforeChecks, ctx: z.RefinementCtx): void {
+  const output = entry.outputs[0]!.dims;
+  const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+  const [, , height, width] = entry.input.dims;
+  switch (entry.task) {
+    case 'detector': {
+      const maxClassIndex = Math.max(...entry.detector.classMap.keys());
+      if (output.length !== 3) {
+        issue(['outputs', 0, 'dims'], `a ${entry.detector.decoder.family} detector output has 3 dims, got ${output.length}`);
+        return;
+      }
+      const decoder = entry.detector.decoder;
+      const classes = decoder.family === 'yolox' ? output[2] : output[1];
+      const boxFields = decoder.family === 'yolox' ? 5 : 4;
+      if (typeof classes === 'number' && classes - boxFields <= maxClassIndex) {
+        issue(['detector', 'classMap'], `class index ${maxClassIndex} is outside the ${classes - boxFields} classes of the output`);
+      }
+      if (decoder.family === 'yolox' && typeof output[1] === 'number') {
+        const points = decoder.strides.reduce((sum, stride) => sum + Math.ceil(height / stride) * Math.ceil(width / stride), 0);
+        if (points !== output[1]) {
+          issue(['outputs', 0, 'dims'], `strides ${decoder.strides.join(',')} on ${width}x${height} give ${points} grid points, output has ${output[1]}`);
+        }
+      }
+      return;
+    }
+    case 'reid':
+      if (output.at(-1) !== entry.reid.embeddingDim) {
+        issue(['outputs', 0, 'dims'], `last dim must be the embedding_dim ${entry.reid.embeddingDim}`);
+      }
+      return;
+    case 'segmentation':
+      if (typeof output[1] === 'number' && output[1] !== entry.segmentation.classes.length) {
+        issue(['outputs', 0, 'dims'], `dim 1 must be the number of classes (${entry.segmentation.classes.length})`);
+      }
+      return;
+  }
+}
+
+export const modelEntrySchema = z
+  .discriminatedUnion('task', [detectorEntrySchema, reidEntrySchema, segmentationEntrySchema])
+  .superRefine(checkConsistency);
+
+export const modelCatalogFileSchema = z
+  .object({ models: z.array(modelEntrySchema) })
+  .strict()
+  .superRefine((file, ctx) => {
+    const seen = new Set<string>();
+    file.models.forEach((entry, index) => {
+      if (seen.has(entry.id)) ctx.addIssue({ code: 'custom', path: ['models', index, 'id'], message: `duplicate id '${entry.id}'` });
+      seen.add(entry.id);
+    });
+  });
+
+export type ModelEntry = z.output<typeof modelEntrySchema>;
+export type ModelTask = ModelEntry['task'];
+export type DetectorModelEntry = Extract<ModelEntry, { task: 'detector' }>;
+export type ReidModelEntry = Extract<ModelEntry, { task: 'reid' }>;
+export type SegmentationModelEntry = Extract<ModelEntry, { task: 'segmentation' }>;
