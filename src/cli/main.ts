@@ -2,6 +2,9 @@
 import { Command } from 'commander';
 import { ExitCode } from '../core/exit-codes.js';
 import { CliError } from './cli-error.js';
+import { registerModelsCommand } from './models-command.js';
+import { registerCheckConfigCommand } from './check-config-command.js';
+import { registerEvalCommand } from './eval-command.js';
 
 const program = new Command('crosscam')
   .description('Edge video analytics: cross-camera re-identification of people and vehicles over MQTT')
@@ -9,6 +12,9 @@ const program = new Command('crosscam')
   .showHelpAfterError();
 
 // Each command group registers itself; keep this list in data-flow order.
+registerCheckConfigCommand(program);
+registerModelsCommand(program);
+registerEvalCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,144 @@
+/**
+ * Crop + resize + normalise for re-ID inputs, run inside onnxruntime rather than in
+ * per-pixel JS: a small generated graph takes the whole packed-RGB frame and the crop
+ * boxes and returns the model's input tensor for all crops at once.
+ *
+ * Resize is RoiAlign (opset 16+) with `half_pixel` coordinates and one sample per
+ * output bin: output pixel (i, j) of a box (x1,y1,x2,y2) is the bilinear sample of
+ * the frame at x = x1 + (j + 0.5)·(x2 − x1)/W − 0.5 (same for y), i.e. the
+ * cv2.INTER_LINEAR / half-pixel resize of the crop. Unlike resizing a cut-out crop,
+ * samples within half a source pixel of the box edge blend in the real neighbour
+ * pixel instead of repeating the edge pixel; at the frame border both clamp.
+ */
+import * as ort from 'onnxruntime-node';
+import type { Box } from '../core/geometry.js';
+import type { Frame } from '../core/types.js';
+import { attr, buildOnnxModel, type GraphNode } from '../runtime/onnx-graph.js';
+
+export interface CropPreprocessSpec {
+  /** Model input size in pixels. */
+  outputHeight: number;
+  outputWidth: number;
+  /** Channel order the model expects; frames are RGB. */
+  channelOrder: 'rgb' | 'bgr';
+  /** Multiplier applied to 0..255 pixel values before mean/std (e.g. 1/255). */
+  pixelScale: number;
+  /** Per-channel mean and std in the model's channel order, applied after pixelScale. */
+  mean: readonly [number, number, number];
+  std: readonly [number, number, number];
+}
+
+/** Names of the preprocessing graph's inputs and output. */
+const CROP_GRAPH = { frame: 'frame', rois: 'rois', batchIndices: 'batch_indices', output: 'crops' } as const;
+
+/** RoiAlign gained coordinate_transformation_mode (half_pixel) in opset 16. */
+const CROP_GRAPH_OPSET = 17;
+
+/** ONNX model bytes of the crop graph: frame uint8 [1,H,W,3] (packed RGB), rois float32 [N,4], batch_indices int64 [N] → crops float32 [N,3,h,w] (NCHW). */
+export function buildCropPreprocessModel(spec: CropPreprocessSpec): Uint8Array {
+  const nodes: GraphNode[] = [
+    // Transposing bytes before the cast moves a quarter of the memory (about 1 ms a 768x576 frame).
+    { op: 'Transpose', inputs: [CROP_GRAPH.frame], outputs: ['frame_nchw_u8'], attributes: { perm: attr.ints([0, 3, 1, 2]) } },
+    { op: 'Cast', inputs: ['frame_nchw_u8'], outputs: ['frame_nchw'], attributes: { to: attr.int(1) } },
+    {
+      op: 'RoiAlign',
+      inputs: ['frame_nchw', CROP_GRAPH.rois, CROP_GRAPH.batchIndices],
+      outputs: ['resized'],
+      attributes: {
+        coordinate_transformation_mode: attr.string('half_pixel'),
+        mode: attr.string('avg'),
+        output_height: attr.int(spec.outputHeight),
+        output_width: attr.int(spec.outputWidth),
+        sampling_ratio: attr.int(1),
+        spatial_scale: attr.float(1),
+      },
+    },
+  ];
+  let current = 'resized';
+  if (spec.channelOrder === 'bgr') {
+    nodes.push({ op: 'Gather', inputs: [current, 'bgr_order'], outputs: ['reordered'], attributes: { axis: attr.int(1) } });
+    current = 'reordered';
+  }
+  // (x·s − mean)/std folded into one multiply and one add per channel.
+  nodes.push({ op: 'Mul', inputs: [current, 'scale'], outputs: ['scaled'] });
+  nodes.push({ op: 'Add', inputs: ['scaled', 'offset'], outputs: [CROP_GRAPH.output] });
+  const { outputHeight: h, outputWidth: w } = spec;
+  return buildOnnxModel({
+    name: 'crosscam_crop_preprocess',
+    opset: CROP_GRAPH_OPSET,
+    inputs: [
+      { name: CROP_GRAPH.frame, type: 'uint8', dims: [1, 'height', 'width', 3] },
+      { name: CROP_GRAPH.rois, type: 'float32', dims: ['crops', 4] },
+      { name: CROP_GRAPH.batchIndices, type: 'int64', dims: ['crops'] },
+    ],
+    outputs: [{ name: CROP_GRAPH.output, type: 'float32', dims: ['crops', 3, h, w] }],
+    initializers: [
+      ...(spec.channelOrder === 'bgr' ? [{ name: 'bgr_order', type: 'int64', dims: [3], values: [2, 1, 0] } as const] : []),
+      { name: 'scale', type: 'float32', dims: [1, 3, 1, 1], values: spec.std.map((s) => spec.pixelScale / s) },
+      { name: 'offset', type: 'float32', dims: [1, 3, 1, 1], values: spec.mean.map((m, c) => -m / spec.std[c]!) },
+    ],
+    nodes,
+  });
+}
+
+/**
+ * Runs the crop graph on one frame. Keeps its roi, batch-index and output buffers
+ * between calls: the returned tensor views the output buffer and is valid until
+ * the next run. Calls must not overlap.
+ */
+export class CropPreprocessor {
+  private readonly rois: Float32Array;
+  private readonly batchIndices: BigInt64Array;
+  private readonly output: Float32Array;
+  private readonly cropSize: number;
+
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    private readonly spec: CropPreprocessSpec,
+    readonly maxCrops: number,
+  ) {
+    this.rois = new Float32Array(maxCrops * 4);
+    // Every roi reads image 0 of the one-frame batch.
+    this.batchIndices = new BigInt64Array(maxCrops);
+    this.cropSize = 3 * spec.outputHeight * spec.outputWidth;
+    this.output = new Float32Array(maxCrops * this.cropSize);
+  }
+
+  /** Builds the graph for `spec` and opens it on the CPU provider (cheap, memory-bound ops). */
+  static async create(spec: CropPreprocessSpec, maxCrops: number): Promise<CropPreprocessor> {
+    const session = await ort.InferenceSession.create(buildCropPreprocessModel(spec), {
+      executionProviders: ['cpu'],
+      // On the calling thread: no second thread pool whose idle spinning would take
+      // cores from the re-ID session that runs right after (measured as fast or faster).
+      intraOpNumThreads: 1,
+    });
+    return new CropPreprocessor(session, spec, maxCrops);
+  }
+
+  /** Model input [N,3,h,w] for `boxes` (frame pixels, 1..maxCrops of them), in order. */
+  async run(frame: Pick<Frame, 'width' | 'height' | 'data'>, boxes: readonly Box[]): Promise<ort.Tensor> {
+    const count = boxes.length;
+    if (count === 0 || count > this.maxCrops) throw new RangeError(`crop count ${count} outside 1..${this.maxCrops}`);
+    for (let i = 0; i < count; i++) {
+      const b = boxes[i]!;
+      this.rois[i * 4] = b.x1;
+      this.rois[i * 4 + 1] = b.y1;
+      this.rois[i * 4 + 2] = b.x2;
+      this.rois[i * 4 + 3] = b.y2;
+    }
+    const feeds = {
+      [CROP_GRAPH.frame]: new ort.Tensor('uint8', frame.data, [1, frame.height, frame.width, 3]),
+      [CROP_GRAPH.rois]: new ort.Tensor('float32', this.rois.subarray(0, count * 4), [count, 4]),
+      [CROP_GRAPH.batchIndices]: new ort.Tensor('int64', this.batchIndices.subarray(0, count), [count]),
+    };
+    const dims = [count, 3, this.spec.outputHeight, this.spec.outputWidth];
+    const crops = new ort.Tensor('float32', this.output.subarray(0, count * this.cropSize), dims);
+    // A pre-allocated fetch: onnxruntime writes into our buffer instead of allocating one per run.
+    await this.session.run(feeds, { [CROP_GRAPH.output]: crops });
+    return crops;
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}

@@ -1,0 +1,150 @@
+/**
+ * Turns the boxes of one frame into L2-normalised re-ID embeddings: the crop graph
+ * cuts, resizes and normalises all crops natively, then the re-ID model runs on
+ * batches of at most `batchSize` crops (its batch dimension is dynamic).
+ */
+import type * as ort from 'onnxruntime-node';
+import { Tensor } from 'onnxruntime-node';
+import { CliError } from '../cli/cli-error.js';
+import { ExitCode } from '../core/exit-codes.js';
+import { clipBox, type Box } from '../core/geometry.js';
+import type { Frame } from '../core/types.js';
+import type { ReidModelEntry, TensorSpec } from '../models/catalog-schema.js';
+import { CropPreprocessor } from './crop-preprocess.js';
+
+export interface EmbedderOptions {
+  entry: ReidModelEntry;
+  /** Session of the entry's model, e.g. from loadCatalogModel. */
+  session: ort.InferenceSession;
+  /** Most crops per model run (default 16). */
+  batchSize?: number;
+}
+
+export interface EmbedOptions {
+  /** Index of the frame's camera, fed to models whose entry declares a camera input. */
+  cameraIndex?: number;
+}
+
+/** Reusable buffer and shape of the camera-index input for one batch size. */
+class CameraIndexFeed {
+  private readonly values: BigInt64Array | Int32Array | Float32Array;
+
+  constructor(
+    private readonly spec: TensorSpec,
+    maxCrops: number,
+  ) {
+    switch (spec.type) {
+      case 'int64':
+        this.values = new BigInt64Array(maxCrops);
+        break;
+      case 'int32':
+        this.values = new Int32Array(maxCrops);
+        break;
+      case 'float32':
+        this.values = new Float32Array(maxCrops);
+        break;
+      default:
+        throw new CliError(`camera input '${spec.name}' has unsupported type ${spec.type}`, ExitCode.CONFIG);
+    }
+  }
+
+  /** One index per crop; symbolic dims take the crop count, fixed ones must be 1. */
+  tensor(cameraIndex: number, count: number): ort.Tensor {
+    const dims = this.spec.dims.map((d) => (typeof d === 'string' ? count : d));
+    const values = this.values.subarray(0, count);
+    if (values instanceof BigInt64Array) values.fill(BigInt(cameraIndex));
+    else values.fill(cameraIndex);
+    return new Tensor(this.spec.type as 'int64' | 'int32' | 'float32', values, dims);
+  }
+}
+
+export class Embedder {
+  readonly dimension: number;
+  readonly batchSize: number;
+  private readonly cameraFeed: CameraIndexFeed | undefined;
+  private readonly embeddings: Float32Array;
+  /** Runs are chained: the reused buffers allow one at a time. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    private readonly entry: ReidModelEntry,
+    private readonly session: ort.InferenceSession,
+    private readonly crops: CropPreprocessor,
+    batchSize: number,
+  ) {
+    this.dimension = entry.reid.embeddingDim;
+    this.batchSize = batchSize;
+    this.cameraFeed = entry.reid.cameraInput && new CameraIndexFeed(entry.reid.cameraInput, batchSize);
+    this.embeddings = new Float32Array(batchSize * this.dimension);
+  }
+
+  static async create(options: EmbedderOptions): Promise<Embedder> {
+    const { entry } = options;
+    const batchSize = options.batchSize ?? 16;
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
+    const input = entry.input;
+    if (input.type !== 'float32' || input.resize.mode !== 'stretch') {
+      throw new CliError(`re-ID model ${entry.id}: crosscam crops into float32 stretched inputs, the catalog asks ${input.type} ${input.resize.mode}`, ExitCode.CONFIG);
+    }
+    if (typeof input.dims[0] === 'number' && input.dims[0] < batchSize) {
+      throw new CliError(`re-ID model ${entry.id} takes batches of ${input.dims[0]}, batch size ${batchSize} asked`, ExitCode.CONFIG);
+    }
+    const crops = await CropPreprocessor.create(
+      {
+        outputHeight: input.dims[2],
+        outputWidth: input.dims[3],
+        channelOrder: input.channelOrder,
+        pixelScale: input.pixelScale,
+        mean: input.mean,
+        std: input.std,
+      },
+      batchSize,
+    );
+    return new Embedder(entry, options.session, crops, batchSize);
+  }
+
+  /**
+   * Embeddings of `boxes` (frame pixels, clipped to the frame) in the same order,
+   * each a new L2-normalised array the caller owns.
+   */
+  embed(frame: Frame, boxes: readonly Box[], options: EmbedOptions = {}): Promise<Float32Array[]> {
+    const run = this.queue.then(() => this.embedNow(frame, boxes, options));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async embedNow(frame: Frame, boxes: readonly Box[], options: EmbedOptions): Promise<Float32Array[]> {
+    if (this.cameraFeed && options.cameraIndex === undefined) {
+      throw new Error(`re-ID model ${this.entry.id} needs a camera index`);
+    }
+    const results: Float32Array[] = [];
+    const dim = this.dimension;
+    for (let start = 0; start < boxes.length; start += this.batchSize) {
+      const batch = boxes.slice(start, start + this.batchSize).map((b) => clipBox(b, frame.width, frame.height));
+      const count = batch.length;
+      const feeds: Record<string, ort.Tensor> = { [this.entry.input.name]: await this.crops.run(frame, batch) };
+      if (this.cameraFeed) feeds[this.entry.reid.cameraInput!.name] = this.cameraFeed.tensor(options.cameraIndex!, count);
+      const outputName = this.entry.outputs[0]!.name;
+      const output = new Tensor('float32', this.embeddings.subarray(0, count * dim), [count, dim]);
+      await this.session.run(feeds, { [outputName]: output });
+      for (let i = 0; i < count; i++) results.push(l2Normalised(this.embeddings.subarray(i * dim, (i + 1) * dim)));
+    }
+    return results;
+  }
+
+  async release(): Promise<void> {
+    await this.queue;
+    await this.crops.release();
+  }
+}
+
+/** A normalised copy; an all-zero vector stays zero. */
+export function l2Normalised(vector: Float32Array): Float32Array {
+  let norm = 0;
+  for (let i = 0; i < vector.length; i++) norm += vector[i]! * vector[i]!;
+  const out = new Float32Array(vector.length);
+  if (norm === 0) return out;
+  const inv = 1 / Math.sqrt(norm);
+  for (let i = 0; i < vector.length; i++) out[i] = vector[i]! * inv;
+  return out;
+}

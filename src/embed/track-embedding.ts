@@ -1,0 +1,89 @@
+/**
+ * A track's appearance: the best K crops by quality with their embeddings. The
+ * track embedding is their quality-weighted mean, renormalised, so a few sharp,
+ * unoccluded views dominate and bad frames cannot drag the track's identity.
+ */
+import type { Box } from '../core/geometry.js';
+
+export interface TrackCrop {
+  /** L2-normalised embedding of the crop; kept by reference, so the caller must not reuse it. */
+  embedding: Float32Array;
+  quality: number;
+  pts: number;
+  frameIndex: number;
+  box: Box;
+}
+
+export type BestCrop = Omit<TrackCrop, 'embedding'>;
+
+export interface TrackEmbeddingOptions {
+  /** How many crops to keep (default 5). */
+  k?: number;
+}
+
+/**
+ * Weight floor: a track seen only in zero-quality crops still gets an embedding
+ * (the plain mean of what it has) instead of none.
+ */
+const MIN_WEIGHT = 1e-3;
+
+export class TrackEmbedding {
+  readonly k: number;
+  /** Sorted by quality, best first. */
+  private readonly crops: TrackCrop[] = [];
+  private cached: Float32Array | undefined;
+
+  constructor(options: TrackEmbeddingOptions = {}) {
+    this.k = options.k ?? 5;
+    if (!Number.isInteger(this.k) || this.k < 1) throw new RangeError(`k must be a positive integer, got ${this.k}`);
+  }
+
+  get size(): number {
+    return this.crops.length;
+  }
+
+  /** Whether a crop of this quality would enter the top K: embed it only if so. */
+  shouldEmbed(quality: number): boolean {
+    return this.crops.length < this.k || quality > this.crops[this.crops.length - 1]!.quality;
+  }
+
+  /** Adds the crop if it enters the top K (evicting the worst); returns whether it did. */
+  add(crop: TrackCrop): boolean {
+    if (!this.shouldEmbed(crop.quality)) return false;
+    if (this.crops.length === this.k) this.crops.pop();
+    // Insert after equal qualities so that, on ties, earlier crops rank first.
+    let at = this.crops.findIndex((c) => c.quality < crop.quality);
+    if (at === -1) at = this.crops.length;
+    this.crops.splice(at, 0, crop);
+    this.cached = undefined;
+    return true;
+  }
+
+  /** Quality-weighted mean of the kept embeddings, L2-normalised; undefined before the first crop. */
+  embedding(): Float32Array | undefined {
+    if (this.crops.length === 0) return undefined;
+    if (this.cached) return this.cached;
+    const sum = new Float32Array(this.crops[0]!.embedding.length);
+    for (const crop of this.crops) {
+      const weight = Math.max(crop.quality, MIN_WEIGHT);
+      for (let i = 0; i < sum.length; i++) sum[i]! += weight * crop.embedding[i]!;
+    }
+    let norm = 0;
+    for (let i = 0; i < sum.length; i++) norm += sum[i]! * sum[i]!;
+    norm = Math.sqrt(norm);
+    if (norm > 0) for (let i = 0; i < sum.length; i++) sum[i]! /= norm;
+    this.cached = sum;
+    return sum;
+  }
+
+  /** The highest-quality crop kept (e.g. for a snapshot); undefined before the first crop. */
+  bestCrop(): BestCrop | undefined {
+    const best = this.crops[0];
+    return best && { quality: best.quality, pts: best.pts, frameIndex: best.frameIndex, box: best.box };
+  }
+
+  /** The kept crops, best first. */
+  keptCrops(): readonly TrackCrop[] {
+    return this.crops;
+  }
+}

@@ -1,0 +1,153 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as ort from 'onnxruntime-node';
+import type { Box } from '../src/core/geometry.js';
+import type { Frame } from '../src/core/types.js';
+import { Embedder } from '../src/embed/embedder.js';
+import { modelEntrySchema, type ReidModelEntry } from '../src/models/catalog-schema.js';
+import { attr, buildOnnxModel, type GraphNode } from '../src/runtime/onnx-graph.js';
+
+const H = 8;
+const W = 4;
+
+function reidEntry(cameraInput: boolean): ReidModelEntry {
+  const entry = modelEntrySchema.parse({
+    id: 'tiny-reid',
+    task: 'reid',
+    file: 'tiny.onnx',
+    sha256: '0'.repeat(64),
+    sizeBytes: 1,
+    licence: 'test',
+    description: 'global average pool of the input: the embedding is the crop mean colour',
+    input: {
+      name: 'input',
+      layout: 'NCHW',
+      dims: ['batch', 3, H, W],
+      channelOrder: 'rgb',
+      pixelScale: 1,
+      mean: [0, 0, 0],
+      std: [1, 1, 1],
+      resize: { mode: 'stretch' },
+    },
+    outputs: [{ name: 'output', dims: ['batch', cameraInput ? 4 : 3] }],
+    reid: {
+      embeddingDim: cameraInput ? 4 : 3,
+      objectClasses: ['person'],
+      ...(cameraInput ? { cameraInput: { name: 'camera', type: 'int64', dims: ['batch'] } } : {}),
+    },
+  });
+  assert.equal(entry.task, 'reid');
+  return entry as ReidModelEntry;
+}
+
+/** Mean colour per crop; with a camera input, the index is appended as a fourth component. */
+function tinyReidModel(cameraInput: boolean): Uint8Array {
+  const pool: GraphNode[] = [
+    { op: 'GlobalAveragePool', inputs: ['input'], outputs: ['pooled'] },
+    { op: 'Flatten', inputs: ['pooled'], outputs: [cameraInput ? 'colour' : 'output'], attributes: { axis: attr.int(1) } },
+  ];
+  const camera: GraphNode[] = [
+    { op: 'Cast', inputs: ['camera'], outputs: ['camera_f'], attributes: { to: attr.int(1) } },
+    { op: 'Unsqueeze', inputs: ['camera_f', 'axis1'], outputs: ['camera_col'] },
+    { op: 'Concat', inputs: ['colour', 'camera_col'], outputs: ['output'], attributes: { axis: attr.int(1) } },
+  ];
+  return buildOnnxModel({
+    name: 'tiny_reid',
+    inputs: [
+      { name: 'input', type: 'float32', dims: ['batch', 3, H, W] },
+      ...(cameraInput ? [{ name: 'camera', type: 'int64' as const, dims: ['batch'] }] : []),
+    ],
+    outputs: [{ name: 'output', type: 'float32', dims: ['batch', cameraInput ? 4 : 3] }],
+    initializers: cameraInput ? [{ name: 'axis1', type: 'int64', dims: [1], values: [1] }] : [],
+    nodes: cameraInput ? [...pool, ...camera] : pool,
+  });
+}
+
+/** A 100x20 frame of ten 10x20 vertical stripes, stripe s coloured (10+20s, 200−15s, 7+3s). */
+function stripedFrame(): Frame {
+  const width = 100;
+  const height = 20;
+  const data = new Uint8Array(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const s = Math.floor(x / 10);
+      data.set([10 + 20 * s, 200 - 15 * s, 7 + 3 * s], (y * width + x) * 3);
+    }
+  }
+  return { cameraId: 'cam', index: 0, pts: 0, receivedAt: 0, width, height, data };
+}
+
+const stripeColour = (s: number) => [10 + 20 * s, 200 - 15 * s, 7 + 3 * s];
+
+function normalised(v: number[]): number[] {
+  const n = Math.hypot(...v);
+  return v.map((x) => x / n);
+}
+
+function assertClose(actual: Float32Array, expected: number[], message: string): void {
+  assert.equal(actual.length, expected.length, message);
+  expected.forEach((e, i) => assert.ok(Math.abs(actual[i]! - e) < 1e-5, `${message}: [${Array.from(actual)}] vs [${expected}]`));
+}
+
+test('embeds more crops than one batch in order, in batches of at most batchSize, L2-normalised', async () => {
+  const session = await ort.InferenceSession.create(tinyReidModel(false));
+  const batches: number[] = [];
+  const run = session.run.bind(session);
+  session.run = ((feeds: Record<string, ort.Tensor>, ...rest: never[]) => {
+    batches.push(feeds.input!.dims[0]!);
+    return run(feeds, ...rest);
+  }) as typeof session.run;
+  const embedder = await Embedder.create({ entry: reidEntry(false), session, batchSize: 4 });
+  const frame = stripedFrame();
+  // 10 crops, one inside each stripe (2 px margin so no sample reaches the next stripe), in a scrambled order.
+  const order = [3, 9, 0, 5, 1, 8, 2, 7, 6, 4];
+  const boxes: Box[] = order.map((s) => ({ x1: s * 10 + 2, y1: 1, x2: s * 10 + 8, y2: 19 }));
+  const embeddings = await embedder.embed(frame, boxes);
+  assert.deepEqual(batches, [4, 4, 2]);
+  assert.equal(embeddings.length, 10);
+  embeddings.forEach((e, i) => {
+    assertClose(e, normalised(stripeColour(order[i]!)), `crop ${i} (stripe ${order[i]})`);
+    assert.ok(Math.abs(Math.hypot(...e) - 1) < 1e-6);
+  });
+  // Results are owned by the caller: a second call does not overwrite them.
+  const again = await embedder.embed(frame, [boxes[5]!]);
+  assertClose(embeddings[0]!, normalised(stripeColour(order[0]!)), 'first result after a second call');
+  assertClose(again[0]!, normalised(stripeColour(order[5]!)), 'second call');
+  assert.deepEqual(await embedder.embed(frame, []), []);
+  await embedder.release();
+  await session.release();
+});
+
+test('concurrent calls do not mix up crops (reused buffers are serialised)', async () => {
+  const session = await ort.InferenceSession.create(tinyReidModel(false));
+  const embedder = await Embedder.create({ entry: reidEntry(false), session, batchSize: 2 });
+  const frame = stripedFrame();
+  const box = (s: number): Box => ({ x1: s * 10 + 2, y1: 1, x2: s * 10 + 8, y2: 19 });
+  const [a, b] = await Promise.all([embedder.embed(frame, [box(1), box(2), box(3)]), embedder.embed(frame, [box(7), box(8)])]);
+  [1, 2, 3].forEach((s, i) => assertClose(a[i]!, normalised(stripeColour(s)), `a${i}`));
+  [7, 8].forEach((s, i) => assertClose(b[i]!, normalised(stripeColour(s)), `b${i}`));
+  await embedder.release();
+  await session.release();
+});
+
+test('boxes are clipped to the frame before cropping', async () => {
+  const session = await ort.InferenceSession.create(tinyReidModel(false));
+  const embedder = await Embedder.create({ entry: reidEntry(false), session });
+  // Hangs off the left edge: only stripe 0 is inside the frame.
+  const [e] = await embedder.embed(stripedFrame(), [{ x1: -30, y1: -5, x2: 8, y2: 40 }]);
+  assertClose(e!, normalised(stripeColour(0)), 'clipped crop');
+  await embedder.release();
+  await session.release();
+});
+
+test('a camera-aware model receives the camera index for every crop; without one the call fails', async () => {
+  const session = await ort.InferenceSession.create(tinyReidModel(true));
+  const embedder = await Embedder.create({ entry: reidEntry(true), session, batchSize: 2 });
+  const frame = stripedFrame();
+  const boxes: Box[] = [2, 4, 6].map((s) => ({ x1: s * 10 + 2, y1: 1, x2: s * 10 + 8, y2: 19 }));
+  const embeddings = await embedder.embed(frame, boxes, { cameraIndex: 40 });
+  embeddings.forEach((e, i) => assertClose(e, normalised([...stripeColour([2, 4, 6][i]!), 40]), `crop ${i}`));
+  await assert.rejects(embedder.embed(frame, boxes), /needs a camera index/);
+  await embedder.release();
+  await session.release();
+});
