@@ -92,3 +92,13 @@ test('decodes the PETS09 clip: every frame, right size, pts from the output rate
   );
   assert.deepEqual(halved.map((f) => f.pts).slice(0, 4), [0, 0.2, 0.4, 0.6]);
 });
+
+test('a source ffmpeg cannot open fails the reader with ffmpeg\'s reason, credentials redacted', async () => {
+  const frames = readFfmpegFrames({ url: 'rtsp://admin:pw@127.0.0.1:1/none', cameraId: 'dead', rtspTimeoutS: 2 });
+  await assert.rejects(async () => {
+    for await (const frame of frames) assert.fail(`no frame expected, got ${frame.index}`);
+  }, (error: Error) => /ffmpeg failed for rtsp:\/\/\*\*\*:\*\*\*@127\.0\.0\.1:1\/none/.test(error.message) && !error.message.includes('pw@'));
+  await assert.rejects(async () => {
+    for await (const frame of readFfmpegFrames({ url: '/nonexistent/clip.mp4', cameraId: 'missing' })) assert.fail(`got ${frame.index}`);
+  }, /ffmpeg failed for \/nonexistent\/clip\.mp4/);
+});

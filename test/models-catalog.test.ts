@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { CliError } from '../src/cli/cli-error.js';
+import { OperatorError } from '../src/core/operator-error.js';
 import { ExitCode } from '../src/core/exit-codes.js';
 import { builtInCatalogPath, loadModelCatalog, readCatalogFile, resolveModelsDir } from '../src/models/catalog.js';
 import { verifyModelFile } from '../src/models/model-file.js';
@@ -57,14 +57,14 @@ async function tempDir(t: { after: (fn: () => Promise<void>) => void }): Promise
   return dir;
 }
 
-async function catalogError(yamlText: string, dir: string): Promise<CliError> {
+async function catalogError(yamlText: string, dir: string): Promise<OperatorError> {
   const file = path.join(dir, `catalog-${Math.random().toString(16).slice(2)}.yaml`);
   await writeFile(file, yamlText);
   const error = await readCatalogFile(file).then(
     () => assert.fail('the catalog should have been rejected'),
     (e: unknown) => e,
   );
-  assert.ok(error instanceof CliError);
+  assert.ok(error instanceof OperatorError);
   assert.equal(error.exitCode, ExitCode.CONFIG);
   assert.ok(error.message.includes(file), error.message);
   return error;

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { Command } from 'commander';
-import { CliError } from '../src/cli/cli-error.js';
+import { OperatorError } from '../src/core/operator-error.js';
 import { registerModelsCommand } from '../src/cli/models-command.js';
 import { ExitCode } from '../src/core/exit-codes.js';
 
@@ -61,8 +61,8 @@ async function fixture(t: { after: (fn: () => Promise<void>) => void }): Promise
   return { root, catalog, modelsDir: path.join(root, 'models'), fromDir, alpha, beta };
 }
 
-/** Runs `crosscam models ...` in-process; resolves with stdout, or rejects with the CliError. */
-async function runModels(args: readonly string[]): Promise<{ stdout: string; error?: CliError }> {
+/** Runs `crosscam models ...` in-process; resolves with stdout, or rejects with the OperatorError. */
+async function runModels(args: readonly string[]): Promise<{ stdout: string; error?: OperatorError }> {
   let stdout = '';
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -76,7 +76,7 @@ async function runModels(args: readonly string[]): Promise<{ stdout: string; err
     await program.parseAsync(['models', ...args], { from: 'user' });
     return { stdout };
   } catch (error) {
-    if (!(error instanceof CliError)) throw error;
+    if (!(error instanceof OperatorError)) throw error;
     return { stdout, error };
   }
 }

@@ -10,7 +10,7 @@ import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { pino } from 'pino';
-import { CliError } from '../src/cli/cli-error.js';
+import { OperatorError } from '../src/core/operator-error.js';
 import { ExitCode } from '../src/core/exit-codes.js';
 import { modelEntrySchema, type ModelEntry } from '../src/models/catalog-schema.js';
 import { loadModelCatalog } from '../src/models/catalog.js';
@@ -86,12 +86,12 @@ function doublingEntry(overrides: { inputName?: string; inputDims?: (number | st
   });
 }
 
-async function rejection(promise: Promise<unknown>): Promise<CliError> {
+async function rejection(promise: Promise<unknown>): Promise<OperatorError> {
   const error = await promise.then(
     () => assert.fail('expected a rejection'),
     (e: unknown) => e,
   );
-  assert.ok(error instanceof CliError, `expected a CliError, got ${String(error)}`);
+  assert.ok(error instanceof OperatorError, `expected a OperatorError, got ${String(error)}`);
   return error;
 }
 
@@ -176,7 +176,7 @@ test('checkModelContract names the model, the tensor, expected and actual', asyn
     }
     return assert.fail('a renamed input must be rejected');
   })();
-  assert.ok(renamed instanceof CliError);
+  assert.ok(renamed instanceof OperatorError);
   assert.equal(renamed.exitCode, ExitCode.CONFIG);
   assert.equal(
     renamed.message,

@@ -1,26 +1,23 @@
 import { access } from 'node:fs/promises';
 import path from 'node:path';
-import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
-import { ConfigError, formatConfigIssues } from '../config/issues.js';
-import { loadConfig } from '../config/load.js';
-import type { CrosscamConfig, ExecutionProviderConfig } from '../config/schema.js';
 import { ExitCode } from '../core/exit-codes.js';
 import { createLogger } from '../core/logger.js';
+import { OperatorError } from '../core/operator-error.js';
 import { Embedder } from '../embed/embedder.js';
-import { readMotFile } from '../eval/mot-ground-truth.js';
+import { readMotFile, type MotRecord } from '../eval/mot-ground-truth.js';
+import { evaluateTracking, type TrackingEvaluation } from '../eval/mot-evaluation.js';
 import { runReidEvaluation, type ReidEvaluationResult } from '../eval/reid-eval.js';
+import { readFfmpegFrames } from '../ingest/ffmpeg-frames.js';
 import type { ReidModelEntry } from '../models/catalog-schema.js';
 import { loadModelCatalog, resolveModelsDir, type ModelCatalog } from '../models/catalog.js';
+import { CameraPipeline } from '../pipeline/camera-pipeline.js';
+import { cameraPipelineOptions, openVisionModels, providerRequests, readConfigFile, readConfigOrDefaults, selectCamera } from '../pipeline/setup.js';
 import { loadCatalogModel } from '../runtime/catalog-model.js';
-import type { ExecutionProviderRequest } from '../runtime/inference-session.js';
-import { CliError } from './cli-error.js';
+import { createProgress, PROCESS_IO, type CommandIo } from './progress.js';
 
 /** Where the command prints; tests pass their own streams. */
-export interface EvalCommandIo {
-  stdout: NodeJS.WritableStream;
-  stderr: NodeJS.WritableStream & { isTTY?: boolean };
-}
+export type EvalCommandIo = CommandIo;
 
 interface ReidEvalOptions {
   video: string;
@@ -32,39 +29,30 @@ interface ReidEvalOptions {
   model?: string;
 }
 
-async function readConfig(file: string): Promise<CrosscamConfig> {
-  try {
-    return await loadConfig(file, {
-      loadKnownModels: async (models) => (await loadModelCatalog(models.catalog === undefined ? {} : { extraCatalogPath: models.catalog })).models,
-    });
-  } catch (error) {
-    if (error instanceof ConfigError) throw new CliError(`invalid config file ${file}:\n${formatConfigIssues(error.issues)}`, ExitCode.CONFIG);
-    throw error;
-  }
+async function assertReadable(file: string, what: string): Promise<void> {
+  await access(file).catch((error: Error) => {
+    throw new OperatorError(`cannot read ${what}: ${error.message}`, ExitCode.NO_INPUT);
+  });
 }
 
-function toProviderRequest(provider: ExecutionProviderConfig): ExecutionProviderRequest {
-  switch (provider.name) {
-    case 'tensorrt':
-      return { name: 'tensorrt', deviceId: provider.device_id, fp16: provider.fp16, engineCacheDir: provider.engine_cache_dir };
-    case 'cuda':
-      return { name: 'cuda', deviceId: provider.device_id };
-    case 'cpu':
-      return { name: 'cpu' };
-  }
+async function readGroundTruth(file: string): Promise<MotRecord[]> {
+  return readMotFile(file).catch((error: NodeJS.ErrnoException) => {
+    // A missing file and a malformed one are different operator mistakes.
+    throw new OperatorError(`cannot read ground truth: ${error.message}`, error.code === undefined ? ExitCode.DATA : ExitCode.NO_INPUT);
+  });
 }
 
 /** --model, else the config's person re-ID model, else the catalog's first re-ID model for people. */
 function chooseReidEntry(catalog: ModelCatalog, requested: string | undefined): ReidModelEntry {
   if (requested !== undefined) {
     const entry = catalog.models.get(requested);
-    if (entry?.task !== 'reid') throw new CliError(`'${requested}' is not a re-ID model of the catalog`, ExitCode.USAGE);
+    if (entry?.task !== 'reid') throw new OperatorError(`'${requested}' is not a re-ID model of the catalog`, ExitCode.USAGE);
     return entry;
   }
   for (const entry of catalog.models.values()) {
     if (entry.task === 'reid' && entry.reid.objectClasses.includes('person')) return entry;
   }
-  throw new CliError('the model catalog has no person re-ID model', ExitCode.CONFIG);
+  throw new OperatorError('the model catalog has no person re-ID model', ExitCode.CONFIG);
 }
 
 function formatResult(result: ReidEvaluationResult, context: { video: string; step: number; model: string }): string {
@@ -81,35 +69,26 @@ function formatResult(result: ReidEvaluationResult, context: { video: string; st
 }
 
 async function evaluateReid(io: EvalCommandIo, options: ReidEvalOptions): Promise<void> {
-  if (!Number.isInteger(options.step) || options.step < 1) throw new CliError(`--step must be a positive integer, got ${options.step}`, ExitCode.USAGE);
-  await access(options.video).catch((error: Error) => {
-    throw new CliError(`cannot read video: ${error.message}`, ExitCode.NO_INPUT);
-  });
-  const config = options.config === undefined ? undefined : await readConfig(options.config);
+  if (!Number.isInteger(options.step) || options.step < 1) throw new OperatorError(`--step must be a positive integer, got ${options.step}`, ExitCode.USAGE);
+  await assertReadable(options.video, 'video');
+  const config = options.config === undefined ? undefined : (await readConfigFile(options.config)).config;
   const catalog = await loadModelCatalog(config?.models.catalog === undefined ? {} : { extraCatalogPath: config.models.catalog });
   const entry = chooseReidEntry(catalog, options.model ?? config?.models.reid.person);
-  const records = await readMotFile(options.gt).catch((error: NodeJS.ErrnoException) => {
-    // A missing file and a malformed one are different operator mistakes.
-    throw new CliError(`cannot read ground truth: ${error.message}`, error.code === undefined ? ExitCode.DATA : ExitCode.NO_INPUT);
-  });
+  const records = await readGroundTruth(options.gt);
 
   // The results go to stdout; session set-up chatter only when asked for.
   const logger = createLogger({ level: process.env.CROSSCAM_LOG_LEVEL ?? 'warn' });
   const model = await loadCatalogModel({
     entry,
     modelsDir: resolveModelsDir(options.modelsDir ?? config?.models.dir),
-    providers: config ? config.runtime.providers.map(toProviderRequest) : [{ name: 'cpu' }],
+    providers: config ? providerRequests(config.runtime) : [{ name: 'cpu' }],
     intraOpThreads: config?.runtime.intra_op_threads,
     interOpThreads: config?.runtime.inter_op_threads,
     logger,
   });
   const embedder = await Embedder.create({ entry, session: model.session, batchSize: config?.embed.batch_size });
 
-  const bar =
-    io.stderr.isTTY === true
-      ? new cliProgress.SingleBar({ stream: io.stderr, format: 'embedding crops [{bar}] {percentage}% | frame {value}/{total} | ETA {eta}s' }, cliProgress.Presets.shades_classic)
-      : undefined;
-  let barStarted = false;
+  const progress = createProgress(io, 'embedding crops');
   let result: ReidEvaluationResult;
   try {
     result = await runReidEvaluation({
@@ -117,16 +96,10 @@ async function evaluateReid(io: EvalCommandIo, options: ReidEvalOptions): Promis
       records,
       embedder,
       protocol: { step: options.step },
-      onProgress: bar
-        ? (frame, lastFrame) => {
-            if (barStarted) return bar.update(frame);
-            bar.start(lastFrame, frame);
-            barStarted = true;
-          }
-        : undefined,
+      onProgress: (frame, lastFrame) => progress.update(frame, lastFrame),
     });
   } finally {
-    bar?.stop();
+    progress.stop();
     await embedder.release();
     await model.session.release();
   }
@@ -138,14 +111,71 @@ async function evaluateReid(io: EvalCommandIo, options: ReidEvalOptions): Promis
   }
 }
 
+interface TrackingEvalOptions {
+  video: string;
+  gt: string;
+  json?: boolean;
+  config?: string;
+  modelsDir?: string;
+}
+
+/** The product's detector and tracker on every frame; people only, as MOT ground truth holds pedestrians. */
+async function evaluateTrackingCommand(io: CommandIo, options: TrackingEvalOptions): Promise<void> {
+  await assertReadable(options.video, 'video');
+  const gt = await readGroundTruth(options.gt);
+  const loaded = await readConfigOrDefaults(options.config, options.video);
+  const camera = selectCamera(loaded.config, undefined);
+  const logger = createLogger({ level: process.env.CROSSCAM_LOG_LEVEL ?? 'warn' });
+  const models = await openVisionModels({ ...loaded, logger, ...(options.modelsDir ? { modelsDir: options.modelsDir } : {}) });
+  const settings = cameraPipelineOptions(loaded.config, camera, models);
+  const pipeline = new CameraPipeline({ ...settings, embedders: {}, filter: { ...settings.filter, classes: ['person'] } });
+  const hypotheses: MotRecord[] = [];
+  const lastGtFrame = Math.max(...gt.map((r) => r.frame));
+  const progress = createProgress(io, 'tracking');
+  try {
+    for await (const frame of readFfmpegFrames({ url: options.video, cameraId: camera.id })) {
+      const result = await pipeline.process(frame);
+      for (const track of [...result.started, ...result.updated]) {
+        hypotheses.push({ frame: frame.index + 1, id: track.trackId, box: track.box, confidence: track.score, consider: true });
+      }
+      progress.update(frame.index + 1, Math.max(lastGtFrame, frame.index + 1));
+    }
+  } finally {
+    progress.stop();
+    await models.release();
+  }
+  const result = evaluateTracking(gt, hypotheses);
+  if (options.json) {
+    const { mota, motp, idf1, idp, idr, idSwitches, falsePositives, misses, precision, recall, numGt } = result;
+    io.stdout.write(`${JSON.stringify({ MOTA: mota, MOTP: motp, IDF1: idf1, IDP: idp, IDR: idr, IDSW: idSwitches, FP: falsePositives, FN: misses, precision, recall, gt: numGt })}\n`);
+  } else {
+    io.stdout.write(formatTracking(result, options.video));
+  }
+}
+
+function formatTracking(result: TrackingEvaluation, video: string): string {
+  const rows: [string, string][] = [
+    ['MOTA', result.mota.toFixed(3)],
+    ['MOTP', `${result.motp.toFixed(3)} (mean IoU)`],
+    ['IDF1', result.idf1.toFixed(3)],
+    ['IDP / IDR', `${result.idp.toFixed(3)} / ${result.idr.toFixed(3)}`],
+    ['ID switches', String(result.idSwitches)],
+    ['FP / FN', `${result.falsePositives} / ${result.misses}`],
+    ['precision', result.precision.toFixed(3)],
+    ['recall', result.recall.toFixed(3)],
+    ['GT boxes', String(result.numGt)],
+  ];
+  return `tracking (CLEAR-MOT, IDF1; IoU >= 0.5): ${path.basename(video)}\n` + rows.map(([name, value]) => `  ${name.padEnd(12)} ${value}`).join('\n') + '\n';
+}
+
 function parsePositiveInteger(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new CliError(`expected a positive integer, got '${value}'`, ExitCode.USAGE);
+  if (!Number.isInteger(n) || n < 1) throw new OperatorError(`expected a positive integer, got '${value}'`, ExitCode.USAGE);
   return n;
 }
 
 /** `crosscam eval ...`: accuracy evaluations against ground truth. */
-export function registerEvalCommand(program: Command, io: EvalCommandIo = { stdout: process.stdout, stderr: process.stderr }): void {
+export function registerEvalCommand(program: Command, io: EvalCommandIo = PROCESS_IO): void {
   const evaluation = program.command('eval').description('measure accuracy against ground truth');
 
   evaluation
@@ -162,4 +192,14 @@ export function registerEvalCommand(program: Command, io: EvalCommandIo = { stdo
     .option('--models-dir <dir>', 'models directory (default: config models.dir, $CROSSCAM_MODELS_DIR or /var/lib/crosscam/models)')
     .option('--model <id>', 're-ID model id (default: config models.reid.person, else the catalog\'s person re-ID model)')
     .action((options: ReidEvalOptions) => evaluateReid(io, options));
+
+  evaluation
+    .command('tracking')
+    .description('multi-object tracking accuracy (MOTA, IDF1, ID switches) of the detector + tracker on a video with MOT ground truth')
+    .requiredOption('--video <file>', 'video file (frame n is MOT frame n+1)')
+    .requiredOption('--gt <file>', 'MOT ground truth (gt.txt) of the video')
+    .option('--json', 'print the figures as JSON')
+    .option('--config <file>', 'crosscam config: models, runtime, detect and track settings (first enabled camera)')
+    .option('--models-dir <dir>', 'models directory (default: config models.dir, $CROSSCAM_MODELS_DIR or /var/lib/crosscam/models)')
+    .action((options: TrackingEvalOptions) => evaluateTrackingCommand(io, options));
 }

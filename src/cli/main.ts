@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { ExitCode } from '../core/exit-codes.js';
-import { CliError } from './cli-error.js';
+import { OperatorError } from '../core/operator-error.js';
 import { registerModelsCommand } from './models-command.js';
 import { registerCheckConfigCommand } from './check-config-command.js';
 import { registerEvalCommand } from './eval-command.js';
+import { registerProcessCommand } from './process-command.js';
 
 const program = new Command('crosscam')
   .description('Edge video analytics: cross-camera re-identification of people and vehicles over MQTT')
@@ -14,12 +15,13 @@ const program = new Command('crosscam')
 // Each command group registers itself; keep this list in data-flow order.
 registerCheckConfigCommand(program);
 registerModelsCommand(program);
+registerProcessCommand(program);
 registerEvalCommand(program);
 
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
-  if (error instanceof CliError) {
+  if (error instanceof OperatorError) {
     process.stderr.write(`crosscam: ${error.message}\n`);
     process.exitCode = error.exitCode;
   } else {

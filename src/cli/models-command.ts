@@ -6,7 +6,7 @@ import { ExitCode } from '../core/exit-codes.js';
 import { loadModelCatalog, resolveModelsDir, selectCatalogEntries, type ModelEntry } from '../models/catalog.js';
 import { installModelFromDirectory, installModelFromUrl, ModelInstallError, type InstallOutcome } from '../models/install.js';
 import { describeModelFileStatus, verifyModelFile, type ModelFileStatus } from '../models/model-file.js';
-import { CliError } from './cli-error.js';
+import { OperatorError } from '../core/operator-error.js';
 
 /** Where the command prints; tests pass their own streams. */
 export interface ModelsCommandIo {
@@ -81,7 +81,7 @@ async function verifyModels(io: ModelsCommandIo, ids: string[], options: CommonO
     const hint = status.status === 'missing' ? ` (install it with: crosscam models install ${entry.id} --from DIR)` : '';
     io.stdout.write(`FAILED  ${entry.id}: ${describeModelFileStatus(status)}${hint}\n`);
   }
-  if (failed > 0) throw new CliError(`${failed} of ${entries.length} models failed verification`, ExitCode.FAILURE);
+  if (failed > 0) throw new OperatorError(`${failed} of ${entries.length} models failed verification`, ExitCode.FAILURE);
 }
 
 interface InstallOptions extends CommonOptions {
@@ -105,10 +105,10 @@ function downloadProgress(io: ModelsCommandIo, entry: ModelEntry) {
 
 async function installModels(io: ModelsCommandIo, ids: string[], options: InstallOptions): Promise<void> {
   if ((options.from === undefined) === (options.url === undefined)) {
-    throw new CliError('models install needs exactly one of --from DIR or --url URL', ExitCode.USAGE);
+    throw new OperatorError('models install needs exactly one of --from DIR or --url URL', ExitCode.USAGE);
   }
   if (options.url !== undefined && ids.length !== 1) {
-    throw new CliError('models install --url URL installs exactly one model: give its id', ExitCode.USAGE);
+    throw new OperatorError('models install --url URL installs exactly one model: give its id', ExitCode.USAGE);
   }
   const { catalog, modelsDir } = await openCatalog(options);
   let entries = selectCatalogEntries(catalog, ids);
@@ -118,7 +118,7 @@ async function installModels(io: ModelsCommandIo, ids: string[], options: Instal
     entries = entries.filter((entry) => existsSync(path.join(fromDir, entry.file)));
     if (entries.length === 0) {
       const files = [...catalog.models.values()].map((entry) => entry.file).join(', ');
-      throw new CliError(`no catalog model files found in ${fromDir} (looked for: ${files})`, ExitCode.NO_INPUT);
+      throw new OperatorError(`no catalog model files found in ${fromDir} (looked for: ${files})`, ExitCode.NO_INPUT);
     }
   }
 
@@ -146,7 +146,7 @@ async function installModels(io: ModelsCommandIo, ids: string[], options: Instal
     const note = outcome.status === 'installed' ? '' : ' (already installed and verified)';
     io.stdout.write(`${verb} ${entry.id}: ${outcome.path}${note}\n`);
   }
-  if (failed > 0) throw new CliError(`${failed} of ${entries.length} models not installed`, ExitCode.FAILURE);
+  if (failed > 0) throw new OperatorError(`${failed} of ${entries.length} models not installed`, ExitCode.FAILURE);
 }
 
 export function registerModelsCommand(program: Command, io: ModelsCommandIo = { stdout: process.stdout, stderr: process.stderr }): void {

@@ -43,3 +43,14 @@ export function clipBox(b: Box, width: number, height: number): Box {
 export function boxFromLtwh(left: number, top: number, width: number, height: number): Box {
   return { x1: left, y1: top, x2: left + width, y2: top + height };
 }
+
+/** Even-odd rule; `polygon` vertices in the same units as the point. */
+export function pointInPolygon(x: number, y: number, polygon: readonly (readonly [number, number])[]): boolean {
+  let inside = false;
+  for (let i = 0, j = polygon.length - 1; i < polygon.length; j = i++) {
+    const [xi, yi] = polygon[i];
+    const [xj, yj] = polygon[j];
+    if (yi > y !== yj > y && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) inside = !inside;
+  }
+  return inside;
+}

@@ -9,7 +9,7 @@ import type { Logger } from '../core/logger.js';
 import { OBJECT_CLASSES, type Detection, type Frame, type ObjectClass } from '../core/types.js';
 import type { DetectorModelEntry } from '../models/catalog-schema.js';
 import { loadCatalogModel } from '../runtime/catalog-model.js';
-import { createInferenceSession, type ExecutionProviderRequest } from '../runtime/inference-session.js';
+import { createInferenceSession, type ExecutionProviderName, type ExecutionProviderRequest } from '../runtime/inference-session.js';
 import { buildClassLookup, CandidateList, decodeYolov8, decodeYolox, yoloxGrid, type DecodeOptions } from './decode.js';
 import { mapBoxToFrame } from './input-placement.js';
 import { suppressOverlaps } from './nms.js';
@@ -41,6 +41,8 @@ export interface DetectorOptions extends DetectorTuning {
   openPreprocessSession: FramePreprocessorOptions['openSession'];
   /** Enabled crosscam classes; detector classes mapping elsewhere are ignored. */
   classes: readonly ObjectClass[];
+  /** Execution provider the session runs on, reported in status (default cpu). */
+  provider?: ExecutionProviderName;
 }
 
 /** Milliseconds spent in each step of the last detect() call. */
@@ -64,6 +66,7 @@ function outputDecoder(entry: DetectorModelEntry): OutputDecoder {
 export class Detector {
   /** Per-step times of the most recent detect(), for stats and benchmarks. */
   readonly lastTimings: DetectorTimings = { preprocessMs: 0, inferenceMs: 0, decodeMs: 0 };
+  readonly provider: ExecutionProviderName;
   private readonly entry: DetectorModelEntry;
   private readonly session: ort.InferenceSession;
   private readonly preprocessor: FramePreprocessor;
@@ -80,6 +83,7 @@ export class Detector {
   constructor(options: DetectorOptions) {
     this.entry = options.entry;
     this.session = options.session;
+    this.provider = options.provider ?? 'cpu';
     this.tuning = { minScore: options.minScore, nmsIou: options.nmsIou, minBoxHeight: options.minBoxHeight };
     this.preprocessor = new FramePreprocessor({ input: options.entry.input, openSession: options.openPreprocessSession });
     this.decode = outputDecoder(options.entry);
@@ -165,6 +169,7 @@ export async function openDetector(options: OpenDetectorOptions): Promise<Detect
     openPreprocessSession: async (model, label) =>
       (await createInferenceSession({ model, label: `${options.entry.id} ${label}`, providers: preprocessProviders, logger: options.logger, ...threads })).session,
     classes: options.classes,
+    provider: loaded.provider,
     minScore: options.minScore,
     nmsIou: options.nmsIou,
     minBoxHeight: options.minBoxHeight,

@@ -5,12 +5,13 @@
  */
 import type * as ort from 'onnxruntime-node';
 import { Tensor } from 'onnxruntime-node';
-import { CliError } from '../cli/cli-error.js';
+import { OperatorError } from '../core/operator-error.js';
 import { ExitCode } from '../core/exit-codes.js';
 import { clipBox, type Box } from '../core/geometry.js';
 import type { Frame } from '../core/types.js';
 import type { ReidModelEntry, TensorSpec } from '../models/catalog-schema.js';
 import { CropPreprocessor } from './crop-preprocess.js';
+import { normalised } from '../core/vectors.js';
 
 export interface EmbedderOptions {
   entry: ReidModelEntry;
@@ -44,7 +45,7 @@ class CameraIndexFeed {
         this.values = new Float32Array(maxCrops);
         break;
       default:
-        throw new CliError(`camera input '${spec.name}' has unsupported type ${spec.type}`, ExitCode.CONFIG);
+        throw new OperatorError(`camera input '${spec.name}' has unsupported type ${spec.type}`, ExitCode.CONFIG);
     }
   }
 
@@ -84,10 +85,10 @@ export class Embedder {
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
     const input = entry.input;
     if (input.type !== 'float32' || input.resize.mode !== 'stretch') {
-      throw new CliError(`re-ID model ${entry.id}: crosscam crops into float32 stretched inputs, the catalog asks ${input.type} ${input.resize.mode}`, ExitCode.CONFIG);
+      throw new OperatorError(`re-ID model ${entry.id}: crosscam crops into float32 stretched inputs, the catalog asks ${input.type} ${input.resize.mode}`, ExitCode.CONFIG);
     }
     if (typeof input.dims[0] === 'number' && input.dims[0] < batchSize) {
-      throw new CliError(`re-ID model ${entry.id} takes batches of ${input.dims[0]}, batch size ${batchSize} asked`, ExitCode.CONFIG);
+      throw new OperatorError(`re-ID model ${entry.id} takes batches of ${input.dims[0]}, batch size ${batchSize} asked`, ExitCode.CONFIG);
     }
     const crops = await CropPreprocessor.create(
       {
@@ -127,7 +128,7 @@ export class Embedder {
       const outputName = this.entry.outputs[0]!.name;
       const output = new Tensor('float32', this.embeddings.subarray(0, count * dim), [count, dim]);
       await this.session.run(feeds, { [outputName]: output });
-      for (let i = 0; i < count; i++) results.push(l2Normalised(this.embeddings.subarray(i * dim, (i + 1) * dim)));
+      for (let i = 0; i < count; i++) results.push(normalised(this.embeddings.subarray(i * dim, (i + 1) * dim)));
     }
     return results;
   }
@@ -136,15 +137,4 @@ export class Embedder {
     await this.queue;
     await this.crops.release();
   }
-}
-
-/** A normalised copy; an all-zero vector stays zero. */
-export function l2Normalised(vector: Float32Array): Float32Array {
-  let norm = 0;
-  for (let i = 0; i < vector.length; i++) norm += vector[i]! * vector[i]!;
-  const out = new Float32Array(vector.length);
-  if (norm === 0) return out;
-  const inv = 1 / Math.sqrt(norm);
-  for (let i = 0; i < vector.length; i++) out[i] = vector[i]! * inv;
-  return out;
 }

@@ -4,6 +4,7 @@
  * unoccluded views dominate and bad frames cannot drag the track's identity.
  */
 import type { Box } from '../core/geometry.js';
+import { normaliseInPlace } from '../core/vectors.js';
 
 export interface TrackCrop {
   /** L2-normalised embedding of the crop; kept by reference, so the caller must not reuse it. */
@@ -68,12 +69,8 @@ export class TrackEmbedding {
       const weight = Math.max(crop.quality, MIN_WEIGHT);
       for (let i = 0; i < sum.length; i++) sum[i]! += weight * crop.embedding[i]!;
     }
-    let norm = 0;
-    for (let i = 0; i < sum.length; i++) norm += sum[i]! * sum[i]!;
-    norm = Math.sqrt(norm);
-    if (norm > 0) for (let i = 0; i < sum.length; i++) sum[i]! /= norm;
-    this.cached = sum;
-    return sum;
+    this.cached = normaliseInPlace(sum);
+    return this.cached;
   }
 
   /** The highest-quality crop kept (e.g. for a snapshot); undefined before the first crop. */

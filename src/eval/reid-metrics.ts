@@ -8,6 +8,8 @@
  * The gallery must not contain the query itself; callers build disjoint sets.
  */
 
+import { dot } from '../core/vectors.js';
+
 export interface LabelledEmbedding {
   identity: number;
   /** L2-normalised, so the dot product is the cosine similarity. */
@@ -21,12 +23,6 @@ export interface RankingResult {
   /** Queries scored (with at least one true match in the gallery). */
   queries: number;
   gallery: number;
-}
-
-export function dot(a: Float32Array, b: Float32Array): number {
-  let sum = 0;
-  for (let i = 0; i < a.length; i++) sum += a[i]! * b[i]!;
-  return sum;
 }
 
 /**

@@ -28,6 +28,9 @@ export async function* readFfmpegFrames(options: FfmpegFramesOptions): AsyncGene
   let stoppedByUs = false;
   let announceInfo: (() => void) | undefined;
   const infoKnown = new Promise<void>((resolve) => (announceInfo = resolve));
+  let announceExit: (() => void) | undefined;
+  // ffmpeg's exit is reported after its stdout closes; wait for it before judging the run.
+  const exited = new Promise<void>((resolve) => (announceExit = resolve));
 
   const command = ffmpeg(spec.input)
     .setFfmpegPath(options.ffmpegPath ?? BUNDLED_FFMPEG_PATH)
@@ -49,9 +52,13 @@ export async function* readFfmpegFrames(options: FfmpegFramesOptions): AsyncGene
   command.on('error', (error: Error) => {
     if (!stoppedByUs) failure = new Error(redactCredentials(`ffmpeg failed for ${spec.input}: ${error.message}`));
     announceInfo?.();
+    announceExit?.();
     output.end();
   });
-  command.on('end', () => announceInfo?.());
+  command.on('end', () => {
+    announceInfo?.();
+    announceExit?.();
+  });
 
   try {
     let assembler: RawFrameAssembler | undefined;
@@ -73,6 +80,7 @@ export async function* readFfmpegFrames(options: FfmpegFramesOptions): AsyncGene
         }
       }
     }
+    await exited;
     if (failure) throw failure;
   } finally {
     if (!failure) {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
-import { CliError } from '../cli/cli-error.js';
+import { OperatorError } from '../core/operator-error.js';
 import { ExitCode } from '../core/exit-codes.js';
 import { modelCatalogFileSchema, type ModelEntry } from './catalog-schema.js';
 
@@ -78,18 +78,18 @@ export async function readCatalogFile(file: string): Promise<ModelEntry[]> {
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
-    throw new CliError(`model catalog ${file}: cannot read: ${(error as Error).message}`, ExitCode.CONFIG);
+    throw new OperatorError(`model catalog ${file}: cannot read: ${(error as Error).message}`, ExitCode.CONFIG);
   }
   let raw: unknown;
   try {
     raw = parseYaml(text);
   } catch (error) {
-    throw new CliError(`model catalog ${file}: invalid YAML: ${(error as Error).message}`, ExitCode.CONFIG);
+    throw new OperatorError(`model catalog ${file}: invalid YAML: ${(error as Error).message}`, ExitCode.CONFIG);
   }
   const result = modelCatalogFileSchema.safeParse(camelCaseKeys(raw));
   if (!result.success) {
     const lines = result.error.issues.map((issue) => `  ${describeIssue(issue, raw)}`);
-    throw new CliError(`model catalog ${file} is invalid:\n${lines.join('\n')}`, ExitCode.CONFIG);
+    throw new OperatorError(`model catalog ${file} is invalid:\n${lines.join('\n')}`, ExitCode.CONFIG);
   }
   return result.data.models;
 }
@@ -109,7 +109,7 @@ export function selectCatalogEntries(catalog: ModelCatalog, ids: readonly string
   return ids.map((id) => {
     const entry = catalog.models.get(id);
     if (!entry) {
-      throw new CliError(`unknown model '${id}'; the catalog has: ${[...catalog.models.keys()].join(', ')}`, ExitCode.USAGE);
+      throw new OperatorError(`unknown model '${id}'; the catalog has: ${[...catalog.models.keys()].join(', ')}`, ExitCode.USAGE);
     }
     return entry;
   });

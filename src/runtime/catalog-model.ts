@@ -1,4 +1,4 @@
-import { CliError } from '../cli/cli-error.js';
+import { OperatorError } from '../core/operator-error.js';
 import { ExitCode } from '../core/exit-codes.js';
 import type { Logger } from '../core/logger.js';
 import type { ModelEntry } from '../models/catalog-schema.js';
@@ -29,13 +29,13 @@ export async function loadCatalogModel(options: LoadCatalogModelOptions): Promis
   const { entry } = options;
   const file = await verifyModelFile(entry, options.modelsDir);
   if (file.status === 'missing') {
-    throw new CliError(
+    throw new OperatorError(
       `model ${entry.id} not found at ${file.path}; install it with: crosscam models install ${entry.id} --from DIR`,
       ExitCode.CONFIG,
     );
   }
   if (file.status !== 'ok') {
-    throw new CliError(
+    throw new OperatorError(
       `model ${entry.id} does not match the catalog (${describeModelFileStatus(file)}); reinstall it with: crosscam models install ${entry.id} --from DIR`,
       ExitCode.CONFIG,
     );

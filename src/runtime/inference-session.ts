@@ -6,7 +6,7 @@
  */
 import { stat } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
-import { CliError } from '../cli/cli-error.js';
+import { OperatorError } from '../core/operator-error.js';
 import { ExitCode } from '../core/exit-codes.js';
 import type { Logger } from '../core/logger.js';
 
@@ -70,12 +70,12 @@ function describe(error: unknown): string {
 export async function createInferenceSession(options: CreateInferenceSessionOptions): Promise<CreatedInferenceSession> {
   const { label, logger } = options;
   if (options.providers.length === 0) {
-    throw new CliError(`${label}: no execution providers configured`, ExitCode.CONFIG);
+    throw new OperatorError(`${label}: no execution providers configured`, ExitCode.CONFIG);
   }
   const modelName = typeof options.model === 'string' ? options.model : `${label} (in-memory model)`;
   if (typeof options.model === 'string') {
     const info = await stat(options.model).catch(() => undefined);
-    if (!info?.isFile()) throw new CliError(`${label}: model file ${options.model} not found`, ExitCode.CONFIG);
+    if (!info?.isFile()) throw new OperatorError(`${label}: model file ${options.model} not found`, ExitCode.CONFIG);
   }
   silenceNativeProviderErrors();
 
@@ -109,12 +109,12 @@ export async function createInferenceSession(options: CreateInferenceSessionOpti
     } catch (error) {
       const reason = describe(error);
       if (INVALID_MODEL_PATTERN.test(reason)) {
-        throw new CliError(`${label}: ${modelName} is not a valid ONNX model (${reason})`, ExitCode.CONFIG);
+        throw new OperatorError(`${label}: ${modelName} is not a valid ONNX model (${reason})`, ExitCode.CONFIG);
       }
       failures.push(`${request.name}: ${reason}`);
       logger.warn({ model: label, provider: request.name, reason }, `execution provider ${request.name} unavailable`);
     }
   }
   const hint = options.providers.some((p) => p.name === 'cpu') ? '' : "; add 'cpu' to the provider list as a last resort";
-  throw new CliError(`${label}: no execution provider could run the model (${failures.join('; ')})${hint}`, ExitCode.CONFIG);
+  throw new OperatorError(`${label}: no execution provider could run the model (${failures.join('; ')})${hint}`, ExitCode.CONFIG);
 }

@@ -4,7 +4,7 @@
  * producing garbage detections or a shape error on the first frame.
  */
 import type { InferenceSession } from 'onnxruntime-node';
-import { CliError } from '../cli/cli-error.js';
+import { OperatorError } from '../core/operator-error.js';
 import { ExitCode } from '../core/exit-codes.js';
 import type { ModelEntry, TensorDim } from '../models/catalog-schema.js';
 
@@ -71,7 +71,7 @@ export function checkModelContract(session: SessionSignature, entry: ModelEntry)
   compare('input', inputs, session.inputMetadata, problems);
   compare('output', entry.outputs, session.outputMetadata, problems);
   if (problems.length > 0) {
-    throw new CliError(
+    throw new OperatorError(
       `model ${entry.id} (${entry.file}) does not match its catalog entry:\n${problems.map((p) => `  ${p}`).join('\n')}`,
       ExitCode.CONFIG,
     );

@@ -1,0 +1,28 @@
+import { boxHeight, pointInPolygon } from '../core/geometry.js';
+import type { Detection, ObjectClass } from '../core/types.js';
+
+/** One camera's view of the shared detector's output. */
+export interface DetectionFilterOptions {
+  classes: readonly ObjectClass[];
+  minScore: number;
+  minBoxHeight: number;
+  /** Areas to ignore, points as fractions (0..1) of frame width and height. */
+  masks: readonly (readonly (readonly [number, number])[])[];
+}
+
+/**
+ * Keeps the detections this camera cares about. A detection is masked when its
+ * foot point (bottom centre, where an object stands) lies inside a mask.
+ */
+export function filterDetections(
+  detections: readonly Detection[],
+  frame: { width: number; height: number },
+  options: DetectionFilterOptions,
+): Detection[] {
+  return detections.filter((d) => {
+    if (d.score < options.minScore || !options.classes.includes(d.objectClass) || boxHeight(d.box) < options.minBoxHeight) return false;
+    const footX = (d.box.x1 + d.box.x2) / 2 / frame.width;
+    const footY = d.box.y2 / frame.height;
+    return !options.masks.some((mask) => pointInPolygon(footX, footY, mask));
+  });
+}

@@ -1,0 +1,170 @@
+/**
+ * One camera's vision pipeline: frame → detections → tracks → crops → embeddings.
+ * It turns each frame into track events and, when a track ends, hands over the
+ * track's appearance (quality-weighted embedding of its best crops) for matching.
+ */
+import type { Box } from '../core/geometry.js';
+import type { Detection, Frame, ObjectClass } from '../core/types.js';
+import { filterDetections, type DetectionFilterOptions } from '../detect/detection-filter.js';
+import type { Detector } from '../detect/detector.js';
+import { frameCropQualities } from '../embed/crop-quality.js';
+import type { Embedder } from '../embed/embedder.js';
+import { TrackEmbedding, type BestCrop } from '../embed/track-embedding.js';
+import { ByteTracker, type ByteTrackerOptions, type TrackState, type TrackView } from '../track/tracker.js';
+
+/** Which re-ID model serves a class: one for people, one for every kind of vehicle. */
+export type ReidProfile = 'person' | 'vehicle';
+
+export function reidProfile(objectClass: ObjectClass): ReidProfile {
+  return objectClass === 'person' ? 'person' : 'vehicle';
+}
+
+/** What the outside world learns about a track at one moment. */
+export interface TrackSighting {
+  cameraId: string;
+  trackId: number;
+  objectClass: ObjectClass;
+  state: TrackState;
+  /** Box of the last matched detection, frame pixels. */
+  box: Box;
+  score: number;
+  firstPts: number;
+  lastPts: number;
+  firstFrameIndex: number;
+  lastFrameIndex: number;
+  /** Wall-clock times (ms since epoch) of the first and last detection. */
+  firstSeenAt: number;
+  lastSeenAt: number;
+  /** Quality of the best crop kept so far (0 before any). */
+  quality: number;
+  bestCrop?: BestCrop;
+}
+
+export interface EndedTrack extends TrackSighting {
+  /** Track embedding; absent when no crop was good enough or the class has no re-ID model. */
+  embedding?: Float32Array;
+  /** Crops behind the embedding. */
+  crops: number;
+}
+
+export interface CameraFrameResult {
+  /** Detections this camera kept (after class, score, height and mask filters). */
+  detections: Detection[];
+  started: TrackSighting[];
+  updated: TrackSighting[];
+  ended: EndedTrack[];
+}
+
+export interface CameraPipelineOptions {
+  cameraId: string;
+  /** Fed to camera-aware re-ID models. */
+  cameraIndex?: number;
+  detector: Pick<Detector, 'detect'>;
+  embedders: Partial<Record<ReidProfile, Pick<Embedder, 'embed'>>>;
+  filter: DetectionFilterOptions;
+  tracker?: Partial<ByteTrackerOptions>;
+  /** Crops kept per track for its embedding (K). */
+  bestCrops: number;
+  /** Crops below this quality are not embedded. */
+  minCropQuality: number;
+}
+
+export class CameraPipeline {
+  readonly cameraId: string;
+  private readonly tracker: ByteTracker;
+  private readonly appearances = new Map<number, TrackEmbedding>();
+  /** Clock of the latest frame, to turn track media times into wall-clock times. */
+  private clock = { pts: 0, receivedAt: 0 };
+
+  constructor(private readonly options: CameraPipelineOptions) {
+    this.cameraId = options.cameraId;
+    this.tracker = new ByteTracker(options.tracker);
+  }
+
+  async process(frame: Frame): Promise<CameraFrameResult> {
+    this.clock = { pts: frame.pts, receivedAt: frame.receivedAt };
+    const detections = filterDetections(await this.options.detector.detect(frame), frame, this.options.filter);
+    const events = this.tracker.update(detections, { pts: frame.pts, frameIndex: frame.index });
+    await this.embedCrops(frame, detections, [...events.started, ...events.updated]);
+    return {
+      detections,
+      started: events.started.map((track) => this.sighting(track)),
+      updated: events.updated.map((track) => this.sighting(track)),
+      ended: events.ended.map((track) => this.end(track)),
+    };
+  }
+
+  /** Ends every live track (end of a file, camera removed). */
+  finish(): EndedTrack[] {
+    return this.tracker.flush().map((track) => this.end(track));
+  }
+
+  /** Current embedding of a live track, for matching before it ends. */
+  appearance(trackId: number): { embedding: Float32Array; quality: number } | undefined {
+    const appearance = this.appearances.get(trackId);
+    const embedding = appearance?.embedding();
+    return embedding && { embedding, quality: appearance!.bestCrop()!.quality };
+  }
+
+  /** Embeds, in one batch per re-ID model, the crops of this frame that can improve their track. */
+  private async embedCrops(frame: Frame, detections: readonly Detection[], tracks: readonly TrackView[]): Promise<void> {
+    const qualities = frameCropQualities(detections, frame);
+    const wanted = new Map<ReidProfile, { track: TrackView; appearance: TrackEmbedding; box: Box; quality: number }[]>();
+    for (const track of tracks) {
+      const profile = reidProfile(track.objectClass);
+      if (track.matchedDetectionIndex === null || !this.options.embedders[profile]) continue;
+      const quality = qualities[track.matchedDetectionIndex];
+      let appearance = this.appearances.get(track.id);
+      if (!appearance) {
+        appearance = new TrackEmbedding({ k: this.options.bestCrops });
+        this.appearances.set(track.id, appearance);
+      }
+      if (quality < this.options.minCropQuality || !appearance.shouldEmbed(quality)) continue;
+      const list = wanted.get(profile) ?? [];
+      list.push({ track, appearance, box: detections[track.matchedDetectionIndex].box, quality });
+      wanted.set(profile, list);
+    }
+    for (const [profile, crops] of wanted) {
+      const embeddings = await this.options.embedders[profile]!.embed(
+        frame,
+        crops.map((crop) => crop.box),
+        { cameraIndex: this.options.cameraIndex },
+      );
+      crops.forEach((crop, i) =>
+        crop.appearance.add({ embedding: embeddings[i], quality: crop.quality, pts: frame.pts, frameIndex: frame.index, box: crop.box }),
+      );
+    }
+  }
+
+  private wallClock(pts: number): number {
+    return Math.round(this.clock.receivedAt - (this.clock.pts - pts) * 1000);
+  }
+
+  private sighting(track: TrackView): TrackSighting {
+    const best = this.appearances.get(track.id)?.bestCrop();
+    return {
+      cameraId: this.cameraId,
+      trackId: track.id,
+      objectClass: track.objectClass,
+      state: track.state,
+      box: { ...track.box },
+      score: track.score,
+      firstPts: track.firstPts,
+      lastPts: track.lastPts,
+      firstFrameIndex: track.firstFrameIndex,
+      lastFrameIndex: track.lastFrameIndex,
+      firstSeenAt: this.wallClock(track.firstPts),
+      lastSeenAt: this.wallClock(track.lastPts),
+      quality: best?.quality ?? 0,
+      ...(best ? { bestCrop: best } : {}),
+    };
+  }
+
+  private end(track: TrackView): EndedTrack {
+    const sighting = this.sighting(track);
+    const appearance = this.appearances.get(track.id);
+    this.appearances.delete(track.id);
+    const embedding = appearance?.embedding();
+    return { ...sighting, ...(embedding ? { embedding } : {}), crops: appearance?.size ?? 0 };
+  }
+}

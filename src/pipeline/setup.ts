@@ -1,0 +1,179 @@
+/**
+ * From a validated config to running vision models: the one place that maps config
+ * sections onto stage options, shared by `run`, `process` and the evaluations.
+ */
+import { ConfigError, formatConfigIssues } from '../config/issues.js';
+import { stringify as stringifyYaml } from 'yaml';
+import { loadConfig, parseConfig } from '../config/load.js';
+import type { CameraConfig, CrosscamConfig, RuntimeConfig, TrackConfig } from '../config/schema.js';
+import { ExitCode } from '../core/exit-codes.js';
+import type { Logger } from '../core/logger.js';
+import { OperatorError } from '../core/operator-error.js';
+import { openDetector, type Detector } from '../detect/detector.js';
+import { Embedder } from '../embed/embedder.js';
+import type { DetectorModelEntry, ModelEntry, ReidModelEntry } from '../models/catalog-schema.js';
+import { loadModelCatalog, resolveModelsDir, type ModelCatalog } from '../models/catalog.js';
+import { loadCatalogModel } from '../runtime/catalog-model.js';
+import type { ExecutionProviderName, ExecutionProviderRequest } from '../runtime/inference-session.js';
+import type { ByteTrackerOptions } from '../track/tracker.js';
+import type { CameraPipelineOptions, ReidProfile } from './camera-pipeline.js';
+
+export interface LoadedConfig {
+  config: CrosscamConfig;
+  catalog: ModelCatalog;
+}
+
+/** Reads and validates a config file and the model catalog it names; problems become one operator error (exit 78). */
+export async function readConfigFile(file: string): Promise<LoadedConfig> {
+  let catalog: ModelCatalog | undefined;
+  try {
+    const config = await loadConfig(file, {
+      loadKnownModels: async (models) => {
+        catalog = await loadModelCatalog(models.catalog === undefined ? {} : { extraCatalogPath: models.catalog });
+        return catalog.models;
+      },
+    });
+    return { config, catalog: catalog ?? (await loadModelCatalog()) };
+  } catch (error) {
+    if (error instanceof ConfigError) throw new OperatorError(`invalid config file ${file}:\n${formatConfigIssues(error.issues)}`, ExitCode.CONFIG);
+    throw error;
+  }
+}
+
+/**
+ * The config file when one is given; otherwise the built-in defaults with the video as
+ * the only camera (offline commands work without writing a config first).
+ */
+export async function readConfigOrDefaults(file: string | undefined, video: string): Promise<LoadedConfig> {
+  if (file !== undefined) return readConfigFile(file);
+  const catalog = await loadModelCatalog();
+  const result = parseConfig(stringifyYaml({ cameras: [{ id: 'video', url: video }] }), { knownModels: catalog.models });
+  if (!result.ok) throw new OperatorError(`cannot use ${video} as a camera:\n${formatConfigIssues(result.issues)}`, ExitCode.USAGE);
+  return { config: result.config, catalog };
+}
+
+/** The camera an offline command works on: the named one, else the first enabled one. */
+export function selectCamera(config: CrosscamConfig, id: string | undefined): CameraConfig {
+  const camera = id === undefined ? config.cameras.find((c) => c.enabled) : config.cameras.find((c) => c.id === id);
+  if (!camera) {
+    throw new OperatorError(
+      id === undefined ? 'the config has no enabled camera' : `no camera '${id}' in the config (cameras: ${config.cameras.map((c) => c.id).join(', ')})`,
+      ExitCode.USAGE,
+    );
+  }
+  return camera;
+}
+
+export function providerRequests(runtime: RuntimeConfig): ExecutionProviderRequest[] {
+  return runtime.providers.map((provider): ExecutionProviderRequest => {
+    switch (provider.name) {
+      case 'tensorrt':
+        return { name: 'tensorrt', deviceId: provider.device_id, fp16: provider.fp16, engineCacheDir: provider.engine_cache_dir };
+      case 'cuda':
+        return { name: 'cuda', deviceId: provider.device_id };
+      case 'cpu':
+        return { name: 'cpu' };
+    }
+  });
+}
+
+export function trackerOptions(track: TrackConfig): Partial<ByteTrackerOptions> {
+  return {
+    highScore: track.high_score,
+    lowScore: track.low_score,
+    newTrackScore: track.new_track_score,
+    matchIou: track.match_iou,
+    confirmHits: track.confirm_hits,
+    maxLostSeconds: track.max_lost_s,
+  };
+}
+
+function catalogEntry<T extends ModelEntry['task']>(catalog: ModelCatalog, id: string, task: T): Extract<ModelEntry, { task: T }> {
+  const entry = catalog.models.get(id);
+  if (entry?.task !== task) throw new OperatorError(`model ${id} is not a ${task} model of the catalog`, ExitCode.CONFIG);
+  return entry as Extract<ModelEntry, { task: T }>;
+}
+
+/** Stage options of one camera's pipeline, from its config section and the shared sections. */
+export function cameraPipelineOptions(config: CrosscamConfig, camera: CameraConfig, models: VisionModels): CameraPipelineOptions {
+  return {
+    cameraId: camera.id,
+    ...(camera.camera_index !== undefined ? { cameraIndex: camera.camera_index } : {}),
+    detector: models.detector,
+    embedders: models.embedders,
+    filter: {
+      classes: camera.detect.classes,
+      minScore: camera.detect.min_score,
+      minBoxHeight: camera.detect.min_box_height,
+      masks: camera.masks,
+    },
+    tracker: trackerOptions(config.track),
+    bestCrops: config.embed.best_crops,
+    minCropQuality: config.embed.min_quality,
+  };
+}
+
+export interface VisionModels {
+  detector: Detector;
+  /** Re-ID embedders by profile; a class whose profile has no model is tracked but not re-identified. */
+  embedders: Partial<Record<ReidProfile, Embedder>>;
+  /** Provider each network runs on, for status reporting. */
+  providers: Record<string, ExecutionProviderName>;
+  release(): Promise<void>;
+}
+
+export interface OpenVisionModelsOptions extends LoadedConfig {
+  logger: Logger;
+  /** Overrides config models.dir (CLI flag). */
+  modelsDir?: string;
+}
+
+/** Loads the detector and the re-ID models the config names, each on its best available provider. */
+export async function openVisionModels(options: OpenVisionModelsOptions): Promise<VisionModels> {
+  const { config, catalog, logger } = options;
+  const modelsDir = resolveModelsDir(options.modelsDir ?? config.models.dir);
+  const providers = providerRequests(config.runtime);
+  const threads = { intraOpThreads: config.runtime.intra_op_threads, interOpThreads: config.runtime.inter_op_threads };
+  const detectorEntry: DetectorModelEntry = catalogEntry(catalog, config.models.detector, 'detector');
+  const classes = [...new Set(config.cameras.flatMap((camera) => camera.detect.classes))];
+  const detector = await openDetector({
+    entry: detectorEntry,
+    modelsDir,
+    providers,
+    classes,
+    logger,
+    intraOpThreads: threads.intraOpThreads,
+    // Per-camera tuning is applied after detection; the network keeps the most permissive settings.
+    minScore: Math.min(...config.cameras.map((camera) => camera.detect.min_score)),
+    nmsIou: config.detect.nms_iou,
+    minBoxHeight: 0,
+  });
+  const used: Record<string, ExecutionProviderName> = { [detectorEntry.id]: detector.provider };
+  const embedders: Partial<Record<ReidProfile, Embedder>> = {};
+  const reidIds: [ReidProfile, string | undefined][] = [
+    ['person', config.models.reid.person],
+    ['vehicle', config.models.reid.vehicle],
+  ];
+  try {
+    for (const [profile, id] of reidIds) {
+      if (id === undefined) continue;
+      const entry: ReidModelEntry = catalogEntry(catalog, id, 'reid');
+      const loaded = await loadCatalogModel({ entry, modelsDir, providers, logger, ...threads });
+      embedders[profile] = await Embedder.create({ entry, session: loaded.session, batchSize: config.embed.batch_size });
+      used[entry.id] = loaded.provider;
+    }
+  } catch (error) {
+    await detector.release();
+    await Promise.all(Object.values(embedders).map((embedder) => embedder.release()));
+    throw error;
+  }
+  return {
+    detector,
+    embedders,
+    providers: used,
+    async release() {
+      await detector.release();
+      await Promise.all(Object.values(embedders).map((embedder) => embedder.release()));
+    },
+  };
+}
