@@ -69,7 +69,7 @@ test('defaults fill every section of a minimal config', () => {
   assert.deepEqual(config.track, {
     high_score: 0.5,
     low_score: 0.1,
-    new_track_score: 0.6,
+    new_track_score: 0.7,
     match_iou: 0.2,
     confirm_hits: 3,
     max_lost_s: 2,

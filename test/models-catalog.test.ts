@@ -8,8 +8,9 @@ import { OperatorError } from '../src/core/operator-error.js';
 import { ExitCode } from '../src/core/exit-codes.js';
 import { builtInCatalogPath, loadModelCatalog, readCatalogFile, resolveModelsDir } from '../src/models/catalog.js';
 import { verifyModelFile } from '../src/models/model-file.js';
+import { SHARED_MODELS_DIR } from './support/shared-data.js';
 
-const SHARED_MODELS = '/work/shared/models';
+const SHARED_MODELS = SHARED_MODELS_DIR;
 
 const OPERATOR_CATALOG = `
 models:

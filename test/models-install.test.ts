@@ -12,8 +12,9 @@ import { Command } from 'commander';
 import { OperatorError } from '../src/core/operator-error.js';
 import { registerModelsCommand } from '../src/cli/models-command.js';
 import { ExitCode } from '../src/core/exit-codes.js';
+import { SHARED_MODELS_DIR } from './support/shared-data.js';
 
-const SHARED_MODELS = '/work/shared/models';
+const SHARED_MODELS = SHARED_MODELS_DIR;
 
 /** A synthetic model: install never parses ONNX, so random bytes with a known hash exercise every path. */
 interface FakeModel {

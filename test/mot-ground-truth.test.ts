@@ -1,6 +1,5 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import {
   filterMotRecords,
   formatMotRecords,
@@ -8,8 +7,8 @@ import {
   parseMotText,
   readMotFile,
 } from '../src/eval/mot-ground-truth.js';
+import { HAVE_PETS, PETS_GT } from './support/shared-data.js';
 
-const PETS_GT = '/work/shared/data/PETS09-S2L1/gt.txt';
 
 test('parses MOT lines (commas or spaces, CRLF, blank lines) into corner boxes and consider flags', () => {
   const text = '1,9,499,158,31.03,75.17,1,-4.1554,-7.3591,0\r\n\n2 15 258 219 32.5 88 0 -1 -1 -1\n3,4,10,20,30,40\n';
@@ -48,7 +47,7 @@ test('groups by ascending frame and rejects an id repeated within a frame', () =
   assert.throws(() => groupByFrame(parseMotText('1,1,0,0,1,1\n1,1,5,5,1,1\n')), /id 1 appears twice in frame 1/);
 });
 
-test('reads the PETS09-S2L1 ground truth', { skip: !existsSync(PETS_GT) && 'PETS09 data not present' }, async () => {
+test('reads the PETS09-S2L1 ground truth', { skip: !HAVE_PETS && 'PETS09 data not present' }, async () => {
   const records = await readMotFile(PETS_GT);
   assert.equal(records.length, 4650);
   assert.equal(new Set(records.map((r) => r.id)).size, 19);

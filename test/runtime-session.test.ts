@@ -18,8 +18,9 @@ import { buildOnnxModel } from '../src/runtime/onnx-graph.js';
 import { loadCatalogModel } from '../src/runtime/catalog-model.js';
 import { createInferenceSession } from '../src/runtime/inference-session.js';
 import { checkModelContract } from '../src/runtime/model-contract.js';
+import { SHARED_MODELS_DIR } from './support/shared-data.js';
 
-const SHARED_MODELS = '/work/shared/models';
+const SHARED_MODELS = SHARED_MODELS_DIR;
 
 /** GPU providers need onnxruntime's provider libraries; the CPU-only npm build does not ship them. */
 const ORT_BIN_DIR = path.join(
@@ -137,7 +138,7 @@ test('when every requested provider fails the error names each one and suggests 
 test('onnxruntime native provider errors are kept off stderr; crosscam logs its own line', (t) => {
   const here = path.dirname(fileURLToPath(import.meta.url));
   const runtimeModule = path.join(here, '..', 'src', 'runtime', 'inference-session.js');
-  const model = '/work/shared/models/osnet_x0_25_msmt17.onnx';
+  const model = path.join(SHARED_MODELS_DIR, 'osnet_x0_25_msmt17.onnx');
   const script = (useCrosscam: boolean) =>
     useCrosscam
       ? `import { createInferenceSession } from ${JSON.stringify(runtimeModule)};

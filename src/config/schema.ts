@@ -16,6 +16,7 @@ import {
   urlWithScheme,
 } from './fields.js';
 import { modelReferenceIssues, type KnownModels } from './references.js';
+import { DEFAULT_BYTE_TRACKER_OPTIONS as TRACKER_DEFAULTS } from '../track/tracker.js';
 
 /*
  * The whole config file as one zod schema: the contract between the operator's YAML and the
@@ -144,12 +145,12 @@ const runtimeSchema = z.strictObject({
 
 const trackSchema = z
   .strictObject({
-    high_score: unit.default(0.5),
-    low_score: unit.default(0.1),
-    new_track_score: unit.default(0.6),
-    match_iou: unit.default(0.2),
-    confirm_hits: z.int().min(1).default(3),
-    max_lost_s: seconds.default(2),
+    high_score: unit.default(TRACKER_DEFAULTS.highScore),
+    low_score: unit.default(TRACKER_DEFAULTS.lowScore),
+    new_track_score: unit.default(TRACKER_DEFAULTS.newTrackScore),
+    match_iou: unit.default(TRACKER_DEFAULTS.matchIou),
+    confirm_hits: z.int().min(1).default(TRACKER_DEFAULTS.confirmHits),
+    max_lost_s: seconds.default(TRACKER_DEFAULTS.maxLostSeconds),
     update_interval_s: seconds.default(5),
   })
   .superRefine((track, ctx) => {

@@ -10,3 +10,5 @@ export const PETS_GT = path.join(PETS_DIR, 'gt.txt');
 export const SHARED_MODELS_DIR = path.join(SHARED_DIR, 'models');
 export const HAVE_PETS = existsSync(PETS_VIDEO) && existsSync(PETS_GT);
 export const HAVE_SHARED_MODELS = existsSync(path.join(SHARED_MODELS_DIR, 'yolox_nano.onnx'));
+/** Where tests find installed models: CI installs them via the catalog and sets CROSSCAM_MODELS_DIR. */
+export const TEST_MODELS_DIR = process.env.CROSSCAM_MODELS_DIR ?? SHARED_MODELS_DIR;
