@@ -1,0 +1,48 @@
+import type { Box } from '../core/geometry.js';
+import type { ObjectClass } from '../core/types.js';
+
+/** One side of a decision: a track on one camera, as stored in the gallery. */
+export interface SightingRef {
+  cameraId: string;
+  trackId: number;
+  objectClass: ObjectClass;
+  /** Wall-clock times (ms since epoch) of the track's first and last detection. */
+  firstSeenAt: number;
+  lastSeenAt: number;
+  /** Media time (s) and box (frame pixels) of the track's best crop. */
+  pts: number;
+  box: Box;
+  quality: number;
+}
+
+/**
+ * What the matcher decided for a track:
+ * - `new-identity`: nothing close enough, a new identity was created;
+ * - `matched`: attached to an identity last seen on another camera (published on `matches`);
+ * - `reappeared`: attached to an identity last seen on the same camera after a gap.
+ */
+export type MatchOutcome = 'new-identity' | 'matched' | 'reappeared';
+
+export interface MatchDecision {
+  /** Unique id of this decision (the `matches` event id). */
+  eventId: string;
+  identityId: string;
+  objectClass: ObjectClass;
+  outcome: MatchOutcome;
+  /** The track being decided. */
+  sighting: SightingRef;
+  /** For matched/reappeared: the identity's earlier sighting that the track matched. */
+  matched?: SightingRef;
+  /** Cosine similarity to the chosen identity's prototype (matched/reappeared). */
+  similarity?: number;
+  /** Similarity minus the runner-up's (or minus 0 when there is a single candidate). */
+  margin?: number;
+  /** Identities the track was compared with (after class, time-window and topology filters). */
+  candidates: number;
+  /** 1 − normalised entropy of the softmax over candidate similarities, in [0,1]. */
+  confidence?: number;
+  /** High-confidence decisions move the identity's prototype; low-confidence ones do not. */
+  highConfidence?: boolean;
+  /** Wall-clock time of the decision (ms since epoch). */
+  decidedAt: number;
+}
