@@ -155,8 +155,12 @@ test('the demo config is valid and reads the shared video as two half-frame came
   );
   assert.deepEqual(config.mqtt.embedded_broker, { enabled: true, host: '127.0.0.1', port: 1883 });
   assert.equal(config.mqtt.url, 'mqtt://127.0.0.1:1883');
+  // The embedded aedes broker speaks MQTT 3.1.1.
+  assert.equal(config.mqtt.protocol_version, 4);
   assert.equal(config.gallery.path, './data/gallery');
-  assert.deepEqual(config.topology, [{ from: 'left', to: 'right', min_s: 0, max_s: 60, bidirectional: true }]);
+  // The halves meet at a seam, so a person can appear on the other half before leaving this one.
+  assert.deepEqual(config.topology, [{ from: 'left', to: 'right', min_s: -5, max_s: 60, bidirectional: true }]);
+  assert.deepEqual(config.matching.classes.person, { threshold: 0.6, min_margin: 0.05 });
 
   const overridden = parseConfig(DEMO, { env: { CROSSCAM_MODELS_DIR: '/m', CROSSCAM_DEMO_VIDEO: '/v.avi' }, hostname: 'h' });
   assert.ok(overridden.ok);

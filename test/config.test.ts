@@ -52,7 +52,14 @@ test('defaults fill every section of a minimal config', () => {
   const { config } = result;
   assert.equal(config.node_id, 'test-host');
   assert.deepEqual(config.log, { level: 'info' });
-  assert.deepEqual(config.ffmpeg, { loglevel: 'error', rtsp_timeout_s: 10 });
+  assert.deepEqual(config.service, { shutdown_timeout_s: 15, status_interval_s: 10 });
+  assert.deepEqual(config.ffmpeg, {
+    loglevel: 'error',
+    rtsp_timeout_s: 10,
+    stall_timeout_s: 20,
+    restart_delay_s: 10,
+    restart_delay_max_s: 120,
+  });
   assert.deepEqual(config.models, {
     dir: '/var/lib/crosscam/models',
     detector: 'yolox-nano',
@@ -108,9 +115,12 @@ test('defaults fill every section of a minimal config', () => {
   assert.deepEqual(config.matching.classes.truck, { threshold: 0.7, min_margin: 0.05 });
   assert.deepEqual(Object.keys(config.matching.classes), ['person', 'car', 'bus', 'truck', 'motorcycle', 'bicycle']);
   assert.equal(config.matching.momentum, 0.9);
+  assert.equal(config.matching.temperature, 0.05);
   assert.equal(config.matching.high_confidence_entropy, 0.5);
+  assert.equal(config.matching.decide_early, true);
+  assert.equal(config.matching.merge_threshold, 0.85);
   assert.deepEqual(config.topology, []);
-  assert.deepEqual(config.schedules, { retention: '0 3 * * *', recluster: '30 3 * * *', inspections: [] });
+  assert.deepEqual(config.schedules, { retention: '0 3 * * *', recluster: '30 3 * * *' });
 });
 
 test('environment-derived defaults, per-camera detect overrides and partial class thresholds', () => {
@@ -129,6 +139,8 @@ runtime:
 matching:
   classes:
     car: {min_margin: 0.1}
+  decide_early: false
+service: {status_interval_s: 2.5}
 schedules: {recluster: null}
 `,
     { env: { CROSSCAM_MODELS_DIR: '/opt/models' } },
@@ -145,6 +157,8 @@ schedules: {recluster: null}
     { name: 'cpu' },
   ]);
   assert.deepEqual(config.matching.classes.car, { threshold: 0.7, min_margin: 0.1 });
+  assert.equal(config.matching.decide_early, false);
+  assert.deepEqual(config.service, { shutdown_timeout_s: 15, status_interval_s: 2.5 });
   assert.equal(config.schedules.recluster, null);
 });
 
@@ -195,7 +209,8 @@ test('mistake: unknown model id and model of the wrong task', () => {
     'model "yolox-nano" is a detector model, not a reid model (known: osnet-x0_25-msmt17, vehicle-reid)',
     { knownModels: KNOWN_MODELS },
   );
-  assertIssue(`models: {segmentation: osnet-x0_25-msmt17}\n${TWO_CAMERAS}`, 'models.segmentation', /is a reid model, not a segmentation model \(known: markings\)/, {
+  // The catalog's segmentation models are not offered for a reid slot.
+  assertIssue(`models:\n  reid: {vehicle: markings}\n${TWO_CAMERAS}`, 'models.reid.vehicle', /is a segmentation model, not a reid model \(known: osnet/, {
     knownModels: KNOWN_MODELS,
   });
 });
@@ -211,10 +226,36 @@ test('mistake: topology naming an unknown camera, and max_s not above min_s', ()
   assertIssue(text, 'topology.1.max_s', 'must be greater than min_s (30)');
 });
 
-test('mistake: inspections naming an unknown camera or lacking a segmentation model', () => {
-  const text = `${TWO_CAMERAS}schedules:\n  inspections:\n    - {camera: roof, cron: '0 12 * * *'}\n`;
-  assertIssue(text, 'schedules.inspections.0.camera', 'unknown camera "roof" (cameras: a, b)');
-  assertIssue(text, 'schedules.inspections', 'inspections need a segmentation model (models.segmentation)');
+test('overlapping views: topology min_s may be negative, max_s must still exceed it', () => {
+  const result = parse(`${TWO_CAMERAS}topology:\n  - {from: a, to: b, min_s: -5, max_s: 60}\n`);
+  assert.ok(result.ok, result.ok ? '' : JSON.stringify(result.issues));
+  assert.deepEqual(result.config.topology, [{ from: 'a', to: 'b', min_s: -5, max_s: 60, bidirectional: true }]);
+  assertIssue(`${TWO_CAMERAS}topology:\n  - {from: a, to: b, min_s: -9, max_s: -6}\n`, 'topology.0.max_s', 'must be >= 0');
+});
+
+test('mistake: settings of features that do not exist yet are unknown keys', () => {
+  assertIssue(`schedules:\n  inspections: [{camera: a, cron: '0 12 * * *'}]\n${TWO_CAMERAS}`, 'schedules.inspections', 'unknown key (allowed: timezone, retention, recluster)');
+  assertIssue(`models: {segmentation: markings}\n${TWO_CAMERAS}`, 'models.segmentation', 'unknown key (allowed: dir, catalog, detector, reid)', {
+    knownModels: KNOWN_MODELS,
+  });
+});
+
+test('mistake: ffmpeg restart delays, stall timeout and log level; service timeouts', () => {
+  assertIssue(`ffmpeg: {restart_delay_s: 30, restart_delay_max_s: 20}\n${TWO_CAMERAS}`, 'ffmpeg.restart_delay_max_s', 'must be at least restart_delay_s (30)');
+  assertIssue(`ffmpeg: {loglevel: debug}\n${TWO_CAMERAS}`, 'ffmpeg.loglevel', 'must be one of: error, warning, info (got "debug")');
+  // One frame every 10 s on camera b: a 20 s watchdog would restart it on any jitter.
+  const slow = 'cameras:\n  - id: a\n    url: /a.mp4\n  - id: b\n    url: /b.mp4\n    detect: {fps: 0.1}\n';
+  assertIssue(slow, 'ffmpeg.stall_timeout_s', 'must exceed two frame intervals of camera "b" (2 / detect.fps = 20 s)');
+  assert.ok(parse(`ffmpeg: {stall_timeout_s: 21}\n${slow}`).ok);
+  assertIssue(`service: {shutdown_timeout_s: 0, status_interval_s: 5}\n${TWO_CAMERAS}`, 'service.shutdown_timeout_s', 'must be > 0');
+});
+
+test('mistake: matching confidence settings out of range', () => {
+  const text = `matching: {temperature: 0, high_confidence_entropy: 1.2, merge_threshold: -1.5, decide_early: 'no'}\n${TWO_CAMERAS}`;
+  assertIssue(text, 'matching.temperature', 'must be > 0');
+  assertIssue(text, 'matching.high_confidence_entropy', 'must be <= 1');
+  assertIssue(text, 'matching.merge_threshold', 'must be >= -1');
+  assertIssue(text, 'matching.decide_early', 'expected true or false, got a string');
 });
 
 test('mistake: mqtt url with an unsupported scheme, and TLS settings on a plain url', () => {

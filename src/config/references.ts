@@ -1,19 +1,19 @@
 import type { RawConfigIssue } from './issues.js';
 
 /*
- * Checks of names that point elsewhere: camera ids used by topology and inspections, and model
- * ids that must exist in the model catalog.
+ * Checks of names that point elsewhere: camera ids used by topology, and model ids that must
+ * exist in the model catalog.
  */
 
 /** The part of a model catalog the config check needs: model id → what the model does. */
 export type KnownModels = ReadonlyMap<string, { readonly task: string }>;
-type ModelTask = 'detector' | 'reid' | 'segmentation';
+/** The tasks the config selects models for (the catalog may hold others, e.g. segmentation). */
+type ModelTask = 'detector' | 'reid';
 
 /** The models section as far as references go (ids after defaults). */
 export interface ModelReferences {
   detector: string;
   reid: { person: string; vehicle?: string | undefined };
-  segmentation?: string | undefined;
 }
 
 /** Every model id must name a catalog model of the right task. Key paths are relative to `models`. */
@@ -22,7 +22,6 @@ export function modelReferenceIssues(models: ModelReferences, known: KnownModels
     [['detector'], models.detector, 'detector'],
     [['reid', 'person'], models.reid.person, 'reid'],
     [['reid', 'vehicle'], models.reid.vehicle, 'reid'],
-    [['segmentation'], models.segmentation, 'segmentation'],
   ];
   const issues: RawConfigIssue[] = [];
   for (const [keyPath, id, task] of references) {
@@ -40,18 +39,13 @@ export function modelReferenceIssues(models: ModelReferences, known: KnownModels
 }
 
 /**
- * Camera ids must be unique, topology and inspections must name existing cameras, and
- * inspections need a segmentation model. Runs on the
- * raw (unvalidated) file so that these problems are reported together with all others, hence
+ * Camera ids must be unique and topology must name existing cameras. Runs on the raw
+ * (unvalidated) file so that these problems are reported together with all others, hence
  * it reads values defensively. (Kept out of the zod schema: zod skips object refinements after
  * some issues, e.g. a non-integer, and this check must always run.)
  */
 export function cameraReferenceIssues(config: unknown): RawConfigIssue[] {
   const issues: RawConfigIssue[] = [];
-  const inspections = listAt(fieldAt(config, 'schedules'), 'inspections');
-  if (inspections.length > 0 && fieldAt(fieldAt(config, 'models'), 'segmentation') === undefined) {
-    issues.push({ keyPath: ['schedules', 'inspections'], message: 'inspections need a segmentation model (models.segmentation)' });
-  }
   const cameras = listAt(config, 'cameras');
   const ids = new Map<string, number>();
   cameras.forEach((camera, index) => {
@@ -73,9 +67,6 @@ export function cameraReferenceIssues(config: unknown): RawConfigIssue[] {
   listAt(config, 'topology').forEach((link, index) => {
     reference(fieldAt(link, 'from'), ['topology', index, 'from']);
     reference(fieldAt(link, 'to'), ['topology', index, 'to']);
-  });
-  inspections.forEach((inspection, index) => {
-    reference(fieldAt(inspection, 'camera'), ['schedules', 'inspections', index, 'camera']);
   });
   return issues;
 }

@@ -5,9 +5,7 @@ import {
   cronExpression,
   filePath,
   identifier,
-  mqttTopic,
   mqttTopicLevel,
-  port,
   seconds,
   text,
   timeZone,
@@ -15,6 +13,7 @@ import {
   uniqueBy,
   urlWithScheme,
 } from './fields.js';
+import { mqttSchema } from './mqtt-schema.js';
 import { modelReferenceIssues, type KnownModels } from './references.js';
 import { DEFAULT_BYTE_TRACKER_OPTIONS as TRACKER_DEFAULTS } from '../track/tracker.js';
 
@@ -22,8 +21,8 @@ import { DEFAULT_BYTE_TRACKER_OPTIONS as TRACKER_DEFAULTS } from '../track/track
  * The whole config file as one zod schema: the contract between the operator's YAML and the
  * daemon. Keys are snake_case, every object is strict (unknown keys are errors), and the
  * output is fully defaulted. Relative paths are kept as written (resolved against the working
- * directory where they are used). Camera-id cross-references (duplicates, topology, inspections)
- * are checked beside the schema, by cameraReferenceIssues in parseConfig.
+ * directory where they are used). Camera-id cross-references (duplicates, topology) are
+ * checked beside the schema, by cameraReferenceIssues in parseConfig.
  */
 
 /** What defaults depend on; injected rather than read from globals so parsing is reproducible. */
@@ -47,8 +46,36 @@ const DEFAULT_CLASS_THRESHOLD: Record<ObjectClass, number> = {
 };
 const DEFAULT_MIN_MARGIN = 0.05;
 const CAMERA_URL_SCHEMES = ['rtsp', 'rtsps', 'http', 'https', 'file'];
-const MQTT_URL_SCHEMES = ['mqtt', 'mqtts', 'ws', 'wss'];
 const modelId = text;
+
+// ---- decoding and the service
+
+const ffmpegSchema = z
+  .strictObject({
+    path: filePath.optional(),
+    // ffmpeg always runs with -loglevel level+info (crosscam reads the stream header it logs at
+    // info); this is only the lowest level of ffmpeg's messages forwarded to crosscam's log.
+    loglevel: z.enum(['error', 'warning', 'info']).default('error'),
+    rtsp_timeout_s: seconds.default(10),
+    stall_timeout_s: seconds.default(20),
+    // Restart backoff: the delay doubles after each consecutive failure, up to the maximum.
+    restart_delay_s: seconds.default(10),
+    restart_delay_max_s: seconds.default(120),
+  })
+  .superRefine((ffmpeg, ctx) => {
+    if (ffmpeg.restart_delay_max_s < ffmpeg.restart_delay_s) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['restart_delay_max_s'],
+        message: `must be at least restart_delay_s (${ffmpeg.restart_delay_s})`,
+      });
+    }
+  });
+
+const serviceSchema = z.strictObject({
+  shutdown_timeout_s: seconds.default(15),
+  status_interval_s: seconds.default(10),
+});
 
 // ---- detection
 
@@ -196,14 +223,20 @@ const matchingSchema = z.strictObject({
         ) as Record<ObjectClass, { threshold: number; min_margin: number }>,
     ),
   momentum: unit.default(0.9),
-  high_confidence_entropy: z.number().min(0).default(0.5),
+  // Decision confidence: softmax with temperature τ over the candidates' similarities; a decision
+  // whose normalised entropy H/log(n) is at most high_confidence_entropy moves the prototype.
+  temperature: z.number().gt(0).default(0.05),
+  high_confidence_entropy: unit.default(0.5),
+  decide_early: z.boolean().default(true),
+  merge_threshold: z.number().min(-1).max(1).default(0.85),
 });
 
 const topologyLinkSchema = z
   .strictObject({
     from: identifier,
     to: identifier,
-    min_s: z.number().min(0).default(0),
+    // Negative when the views overlap: the object appears on "to" before it leaves "from".
+    min_s: z.number().default(0),
     max_s: z.number().min(0),
     bidirectional: z.boolean().default(true),
   })
@@ -216,47 +249,7 @@ const topologyLinkSchema = z
     }
   });
 
-// ---- outputs and storage
-
-const mqttSchema = z
-  .strictObject({
-    url: urlWithScheme(MQTT_URL_SCHEMES, false).default('mqtt://127.0.0.1:1883'),
-    username: text.optional(),
-    password: z.string().optional(),
-    client_id: text.optional(),
-    base_topic: mqttTopic.default('crosscam'),
-    qos: z.literal([0, 1, 2]).default(1),
-    protocol_version: z.literal([4, 5]).default(5),
-    keepalive_s: z.int().min(0).max(65535).default(30),
-    stats_interval_s: seconds.default(60),
-    tls: z
-      .strictObject({
-        ca: filePath.optional(),
-        cert: filePath.optional(),
-        key: filePath.optional(),
-        reject_unauthorized: z.boolean().default(true),
-      })
-      .superRefine((tls, ctx) => {
-        if ((tls.cert === undefined) !== (tls.key === undefined)) {
-          const missing = tls.cert === undefined ? 'cert' : 'key';
-          ctx.addIssue({ code: 'custom', path: [missing], message: 'a client certificate needs both cert and key' });
-        }
-      })
-      .optional(),
-    outbox: z.strictObject({ max_messages: z.int().min(1).default(100_000) }).prefault({}),
-    embedded_broker: z
-      .strictObject({
-        enabled: z.boolean().default(false),
-        host: text.default('127.0.0.1'),
-        port: port.default(1883),
-      })
-      .prefault({}),
-  })
-  .superRefine((mqtt, ctx) => {
-    if (mqtt.tls !== undefined && !/^(mqtts|wss):/i.test(mqtt.url)) {
-      ctx.addIssue({ code: 'custom', path: ['tls'], message: 'TLS settings need an mqtts:// or wss:// url' });
-    }
-  });
+// ---- storage and schedules (the mqtt section is in mqtt-schema.ts)
 
 const gallerySchema = z.strictObject({
   path: filePath.default('/var/lib/crosscam/gallery'),
@@ -274,7 +267,6 @@ const schedulesSchema = z.strictObject({
   timezone: timeZone.optional(),
   retention: cronExpression.default('0 3 * * *'),
   recluster: cronExpression.nullable().default('30 3 * * *'),
-  inspections: z.array(z.strictObject({ camera: identifier, cron: cronExpression })).default([]),
 });
 
 // ---- the file
@@ -292,7 +284,6 @@ export function createConfigSchema(context: SchemaContext) {
           vehicle: modelId.optional(),
         })
         .prefault({}),
-      segmentation: modelId.optional(),
     })
     .superRefine((models, ctx) => {
       if (context.knownModels === undefined) return;
@@ -305,15 +296,8 @@ export function createConfigSchema(context: SchemaContext) {
     .strictObject({
       node_id: mqttTopicLevel.prefault(context.hostname),
       log: z.strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info') }).prefault({}),
-      ffmpeg: z
-        .strictObject({
-          path: filePath.optional(),
-          loglevel: z
-            .enum(['quiet', 'panic', 'fatal', 'error', 'warning', 'info', 'verbose', 'debug', 'trace'])
-            .default('error'),
-          rtsp_timeout_s: seconds.default(10),
-        })
-        .prefault({}),
+      service: serviceSchema.prefault({}),
+      ffmpeg: ffmpegSchema.prefault({}),
       models: modelsSchema.prefault({}),
       runtime: runtimeSchema.prefault({}),
       detect: detectSchema.prefault({}),
@@ -333,7 +317,27 @@ export function createConfigSchema(context: SchemaContext) {
         ...camera,
         detect: { ...config.detect, ...withoutUndefined(detect ?? {}) },
       })),
-    }));
+    }))
+    .superRefine(stallTimeoutAboveFrameInterval);
+}
+
+/**
+ * The watchdog restarts ffmpeg when no frame came for stall_timeout_s, so a slow camera must
+ * deliver frames well within it: more than two frame intervals leaves room for jitter.
+ */
+function stallTimeoutAboveFrameInterval(
+  config: { ffmpeg: { stall_timeout_s: number }; cameras: Array<{ id: string; detect: { fps: number } }> },
+  ctx: z.RefinementCtx,
+): void {
+  const slowest = config.cameras.reduce((slow, camera) => (camera.detect.fps < slow.detect.fps ? camera : slow));
+  const twoIntervals = 2 / slowest.detect.fps;
+  if (config.ffmpeg.stall_timeout_s <= twoIntervals) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['ffmpeg', 'stall_timeout_s'],
+      message: `must exceed two frame intervals of camera "${slowest.id}" (2 / detect.fps = ${Number(twoIntervals.toFixed(2))} s)`,
+    });
+  }
 }
 
 function withoutUndefined<T extends object>(value: T): Partial<T> {
@@ -346,6 +350,7 @@ export type CrosscamConfig = z.output<ConfigSchema>;
 /** What the YAML may contain (before defaults). */
 export type CrosscamConfigInput = z.input<ConfigSchema>;
 export type LogConfig = CrosscamConfig['log'];
+export type ServiceConfig = CrosscamConfig['service'];
 export type FfmpegConfig = CrosscamConfig['ffmpeg'];
 export type ModelsConfig = CrosscamConfig['models'];
 export type RuntimeConfig = CrosscamConfig['runtime'];
