@@ -14,6 +14,9 @@ export interface StateStoreOptions {
  * The daemon's durable state: one LMDB environment holding named databases (gallery
  * identities and sightings, the MQTT outbox, ...), so that a decision and the message
  * announcing it can be committed together and everything survives a restart.
+ * A write's promise resolves once its transaction is committed, which survives a crash of the
+ * process; lmdb-js syncs to disk right after (overlapping sync), so a power cut can lose the
+ * last few milliseconds of commits.
  */
 export function openStateStore(options: StateStoreOptions): RootDatabase {
   mkdirSync(options.path, { recursive: true });
@@ -21,7 +24,5 @@ export function openStateStore(options: StateStoreOptions): RootDatabase {
     path: options.path,
     mapSize: options.mapSizeMb * 2 ** 20,
     maxDbs: 16,
-    // Writes are committed to disk before their promise resolves: an acknowledged event is never lost.
-    noSync: false,
   });
 }

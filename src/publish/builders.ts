@@ -1,0 +1,152 @@
+import type { Box } from '../core/geometry.js';
+import type { CameraStatus } from '../ingest/camera-status.js';
+import type { MatchDecision, SightingRef } from '../match/decision.js';
+import type { TrackSighting } from '../pipeline/camera-pipeline.js';
+import type { CameraStatsEntry, CameraStatusMessage, MatchMessage, MatchSide, SightingMessage, StatsMessage } from './messages.js';
+
+/*
+ * Pure mappings from domain objects (camelCase, ms since epoch) to MQTT payloads
+ * (snake_case, ISO times). Figures are rounded to what a subscriber can use, which keeps
+ * messages short and stable to read.
+ */
+
+export type SightingEventType = SightingMessage['type'];
+
+export interface SightingEvent {
+  eventId: string;
+  type: SightingEventType;
+  /** Wall-clock time of the event (ms since epoch). */
+  at: number;
+  track: Pick<
+    TrackSighting,
+    'cameraId' | 'trackId' | 'objectClass' | 'box' | 'score' | 'lastPts' | 'firstSeenAt' | 'lastSeenAt' | 'quality'
+  >;
+  identityId: string | null;
+  zones: readonly string[];
+}
+
+export interface CameraStatsSnapshot {
+  cameraId: string;
+  fps: number;
+  processedFrames: number;
+  skippedFrames: number;
+  /** Means over the stats interval; null when nothing was processed in it. */
+  detectMs: number | null;
+  latencyMs: number | null;
+}
+
+export interface StatsSnapshot {
+  at: number;
+  uptimeS: number;
+  cameras: readonly CameraStatsSnapshot[];
+  gallery: { identities: number; sightings: number };
+  outbox: { pending: number; dropped: number };
+  /** Execution provider per model role. */
+  providers: Readonly<Record<string, string>>;
+  process: { cpuPercent: number; rssBytes: number };
+}
+
+function round(value: number, decimals: number): number {
+  const scale = 10 ** decimals;
+  return Math.round(value * scale) / scale;
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+function boxArray(box: Box): [number, number, number, number] {
+  return [round(box.x1, 1), round(box.y1, 1), round(box.x2, 1), round(box.y2, 1)];
+}
+
+export function buildCameraStatusMessage(status: CameraStatus): CameraStatusMessage {
+  return {
+    camera: status.cameraId,
+    state: status.state,
+    fps: round(status.fps, 2),
+    last_frame_time: status.lastFrameAt === null ? null : iso(status.lastFrameAt),
+    reconnects: status.reconnects,
+    skipped_frames: status.skippedFrames,
+    last_error: status.lastError,
+    since: iso(status.since),
+  };
+}
+
+export function buildSightingMessage(event: SightingEvent): SightingMessage {
+  const { track } = event;
+  return {
+    event_id: event.eventId,
+    type: event.type,
+    camera: track.cameraId,
+    track_id: track.trackId,
+    class: track.objectClass,
+    time: iso(event.at),
+    first_seen: iso(track.firstSeenAt),
+    last_seen: iso(track.lastSeenAt),
+    box: boxArray(track.box),
+    pts: round(track.lastPts, 3),
+    score: round(track.score, 3),
+    quality: round(track.quality, 3),
+    identity: event.identityId,
+    zones: [...event.zones],
+  };
+}
+
+function matchSide(ref: SightingRef): MatchSide {
+  return {
+    camera: ref.cameraId,
+    track_id: ref.trackId,
+    first_seen: iso(ref.firstSeenAt),
+    last_seen: iso(ref.lastSeenAt),
+    pts: round(ref.pts, 3),
+    box: boxArray(ref.box),
+    quality: round(ref.quality, 3),
+  };
+}
+
+/** A decision that attached the track to an identity seen before (`matched` or `reappeared`). */
+export type AttachedDecision = MatchDecision & { matched: SightingRef; similarity: number; margin: number };
+
+export function isAttachedDecision(decision: MatchDecision): decision is AttachedDecision {
+  return decision.outcome !== 'new-identity' && decision.matched !== undefined && decision.similarity !== undefined && decision.margin !== undefined;
+}
+
+export function buildMatchMessage(decision: AttachedDecision): MatchMessage {
+  return {
+    event_id: decision.eventId,
+    identity: decision.identityId,
+    class: decision.objectClass,
+    time: iso(decision.decidedAt),
+    sighting: matchSide(decision.sighting),
+    matched: matchSide(decision.matched),
+    similarity: round(decision.similarity, 4),
+    margin: round(decision.margin, 4),
+    candidates: decision.candidates,
+    confidence: decision.confidence === undefined ? null : round(decision.confidence, 4),
+    // A matcher that does not split by confidence treats every decision as high-confidence.
+    low_confidence: decision.highConfidence === false,
+  };
+}
+
+function cameraStats(camera: CameraStatsSnapshot): CameraStatsEntry {
+  return {
+    camera: camera.cameraId,
+    fps: round(camera.fps, 2),
+    processed: camera.processedFrames,
+    skipped: camera.skippedFrames,
+    detect_ms: camera.detectMs === null ? null : round(camera.detectMs, 1),
+    latency_ms: camera.latencyMs === null ? null : round(camera.latencyMs, 1),
+  };
+}
+
+export function buildStatsMessage(snapshot: StatsSnapshot): StatsMessage {
+  return {
+    time: iso(snapshot.at),
+    uptime_s: round(snapshot.uptimeS, 1),
+    cameras: snapshot.cameras.map(cameraStats),
+    gallery: { ...snapshot.gallery },
+    outbox: { ...snapshot.outbox },
+    providers: { ...snapshot.providers },
+    process: { cpu_percent: round(snapshot.process.cpuPercent, 1), rss_mb: round(snapshot.process.rssBytes / 2 ** 20, 1) },
+  };
+}

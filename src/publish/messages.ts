@@ -1,0 +1,153 @@
+import { z } from 'zod';
+import { OBJECT_CLASSES } from '../core/types.js';
+
+/*
+ * The MQTT message contract: one zod schema per payload. Everything else derives from here:
+ * the payload types the builders return, the JSON Schema files in schemas/ (write-schemas.ts),
+ * and the examples in docs/mqtt.md (checked by the tests). Published payloads are strict
+ * objects (no extra keys); requests are loose (operators may add their own keys).
+ */
+
+const isoTime = z.iso.datetime().describe('UTC time, ISO 8601 (e.g. 2024-05-01T12:00:00.000Z)');
+const cameraId = z.string().min(1).describe('Camera id from the config');
+const trackId = z.int().min(0).describe('Track id, stable for the life of the track on its camera');
+const objectClass = z.enum(OBJECT_CLASSES);
+const eventId = z.string().min(1).describe('Unique id of this event; subscribers de-duplicate on it (delivery is at least once)');
+const frameBox = z
+  .tuple([z.number(), z.number(), z.number(), z.number()])
+  .describe('[x1, y1, x2, y2] in frame pixels (top-left, bottom-right)');
+const mediaTime = z.number().min(0).describe('Media time (presentation timestamp) in seconds');
+const nonNegative = z.number().min(0);
+const count = z.int().min(0);
+
+export const availabilityMessage = z
+  .enum(['online', 'offline'])
+  .meta({
+    title: 'available',
+    description: 'Plain string payload (not JSON-quoted), retained; "offline" is also the Last Will.',
+  });
+
+export const cameraStatusMessage = z
+  .object({
+    camera: cameraId,
+    state: z.enum(['starting', 'online', 'reconnecting', 'offline']),
+    fps: nonNegative.describe('Frames per second delivered by the camera over the last seconds'),
+    last_frame_time: isoTime.nullable().describe('Time of the last frame; null before the first'),
+    reconnects: count.describe('Restarts of the camera input since the daemon started it'),
+    skipped_frames: count.describe('Frames skipped because inference was busy (newest frame wins)'),
+    last_error: z.string().nullable().describe('Why the camera is not online; credentials redacted'),
+    since: isoTime.describe('When the camera entered its current state'),
+  })
+  .meta({ title: 'cameras/<camera>/status', description: 'Retained camera health, latest per camera.' });
+
+export const sightingMessage = z
+  .object({
+    event_id: eventId,
+    type: z.enum(['new', 'update', 'end']).describe('Track started, moved on, or ended'),
+    camera: cameraId,
+    track_id: trackId,
+    class: objectClass,
+    time: isoTime.describe('When the event happened'),
+    first_seen: isoTime,
+    last_seen: isoTime,
+    box: frameBox.describe('Box of the last detection, [x1, y1, x2, y2] in frame pixels'),
+    pts: mediaTime.describe('Media time (s) of the last detection'),
+    score: z.number().min(0).max(1).describe('Detector score of the last detection'),
+    quality: z.number().min(0).max(1).describe('Quality of the best crop kept so far (0 before any)'),
+    identity: z.string().nullable().describe('Gallery identity id once the matcher assigned one'),
+    zones: z.array(z.string()).describe('Names of the configured zones the object is in'),
+  })
+  .meta({ title: 'sightings', description: 'Per-camera track event.' });
+
+const matchSide = z.object({
+  camera: cameraId,
+  track_id: trackId,
+  first_seen: isoTime,
+  last_seen: isoTime,
+  pts: mediaTime.describe('Media time (s) of the best crop'),
+  box: frameBox.describe('Box of the best crop, [x1, y1, x2, y2] in frame pixels'),
+  quality: z.number().min(0).max(1).describe('Quality of the best crop'),
+});
+
+export const matchMessage = z
+  .object({
+    event_id: eventId,
+    identity: z.string().min(1).describe('Gallery identity both sightings belong to'),
+    class: objectClass,
+    time: isoTime.describe('When the decision was made'),
+    sighting: matchSide.describe('The new sighting'),
+    matched: matchSide.describe('The earlier sighting it matched'),
+    similarity: z.number().min(-1).max(1).describe('Cosine similarity to the identity'),
+    margin: z.number().describe('Similarity minus the runner-up similarity'),
+    candidates: count.describe('Identities compared (after class, time-window and topology filters)'),
+    confidence: z.number().min(0).max(1).nullable().describe('1 - normalised entropy over candidate similarities'),
+    low_confidence: z.boolean().describe('Low-confidence decisions do not move the identity prototype'),
+  })
+  .meta({ title: 'matches', description: 'One cross-camera matching decision.' });
+
+const cameraStats = z.object({
+  camera: cameraId,
+  fps: nonNegative.describe('Frames per second received'),
+  processed: count.describe('Frames processed since start'),
+  skipped: count.describe('Frames skipped since start (inference busy)'),
+  detect_ms: nonNegative.nullable().describe('Mean detection time over the interval'),
+  latency_ms: nonNegative.nullable().describe('Mean frame-to-decision latency over the interval'),
+});
+
+export const statsMessage = z
+  .object({
+    time: isoTime,
+    uptime_s: nonNegative,
+    cameras: z.array(cameraStats),
+    gallery: z.object({ identities: count, sightings: count }),
+    outbox: z.object({
+      pending: count.describe('Messages waiting for a broker acknowledgement'),
+      dropped: count.describe('Oldest messages dropped because the outbox was full, since start'),
+    }),
+    providers: z.record(z.string(), z.string()).describe('Execution provider per model (e.g. detector: cpu)'),
+    process: z.object({ cpu_percent: nonNegative, rss_mb: nonNegative }),
+  })
+  .meta({ title: 'stats', description: 'Periodic pipeline figures (QoS 0, not retained).' });
+
+export const requestEnvelope = z
+  .looseObject({
+    request_id: z.string().min(1).max(200).optional().describe('Echoed in the response (plain JSON fallback)'),
+  })
+  .meta({
+    title: 'request/<command>',
+    description: 'A JSON object: the command input plus an optional request_id. MQTT 5 requests may set response-topic and correlation-data.',
+  });
+
+const errorCode = z.string().regex(/^[a-z][a-z0-9_]*$/);
+
+export const responseMessage = z
+  .discriminatedUnion('ok', [
+    z.object({ ok: z.literal(true), request_id: z.string().optional(), result: z.json() }),
+    z.object({
+      ok: z.literal(false),
+      request_id: z.string().optional(),
+      error: z.object({ code: errorCode, message: z.string() }),
+    }),
+  ])
+  .meta({ title: 'response/<command>', description: 'Answer to a request.' });
+
+export type CameraStatusMessage = z.infer<typeof cameraStatusMessage>;
+export type SightingMessage = z.infer<typeof sightingMessage>;
+export type MatchSide = z.infer<typeof matchSide>;
+export type MatchMessage = z.infer<typeof matchMessage>;
+export type CameraStatsEntry = z.infer<typeof cameraStats>;
+export type StatsMessage = z.infer<typeof statsMessage>;
+export type ResponseMessage = z.infer<typeof responseMessage>;
+
+/** Message types by the name of their schema file (schemas/<name>.schema.json). */
+export const MESSAGE_SCHEMAS = {
+  available: availabilityMessage,
+  'camera-status': cameraStatusMessage,
+  sighting: sightingMessage,
+  match: matchMessage,
+  stats: statsMessage,
+  request: requestEnvelope,
+  response: responseMessage,
+} as const;
+
+export type MessageType = keyof typeof MESSAGE_SCHEMAS;

@@ -1,0 +1,33 @@
+/** The topic tree under `<base_topic>/<node_id>` (docs/mqtt.md). */
+export interface Topics {
+  available: string;
+  sightings: string;
+  matches: string;
+  stats: string;
+  cameraStatus(cameraId: string): string;
+  /** Subscription filter for all commands: `<base>/request/+`. */
+  requests: string;
+  /** The command named by a request topic, or null when the topic is not a request. */
+  commandOf(topic: string): string | null;
+  /** Plain-JSON fallback response topic. */
+  response(command: string): string;
+}
+
+export function topicsFor(baseTopic: string, nodeId: string): Topics {
+  const root = `${baseTopic}/${nodeId}`;
+  const requestPrefix = `${root}/request/`;
+  return {
+    available: `${root}/available`,
+    sightings: `${root}/sightings`,
+    matches: `${root}/matches`,
+    stats: `${root}/stats`,
+    cameraStatus: (cameraId) => `${root}/cameras/${cameraId}/status`,
+    requests: `${requestPrefix}+`,
+    commandOf: (topic) => {
+      if (!topic.startsWith(requestPrefix)) return null;
+      const command = topic.slice(requestPrefix.length);
+      return command === '' || command.includes('/') ? null : command;
+    },
+    response: (command) => `${root}/response/${command}`,
+  };
+}
