@@ -6,6 +6,7 @@ import { registerModelsCommand } from './models-command.js';
 import { registerCheckConfigCommand } from './check-config-command.js';
 import { registerEvalCommand } from './eval-command.js';
 import { registerProcessCommand } from './process-command.js';
+import { registerGalleryCommand } from './gallery-command.js';
 
 const program = new Command('crosscam')
   .description('Edge video analytics: cross-camera re-identification of people and vehicles over MQTT')
@@ -17,6 +18,7 @@ registerCheckConfigCommand(program);
 registerModelsCommand(program);
 registerProcessCommand(program);
 registerEvalCommand(program);
+registerGalleryCommand(program);
 
 try {
   await program.parseAsync(process.argv);

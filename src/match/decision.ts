@@ -45,4 +45,12 @@ export interface MatchDecision {
   highConfidence?: boolean;
   /** Wall-clock time of the decision (ms since epoch). */
   decidedAt: number;
+  /**
+   * Set when this track had been decided before (an early decision on a live track): the
+   * eventId of that first decision. Identity, outcome, matched side, candidates, margin and
+   * confidence are the first decision's; the stored sighting and the identity were updated
+   * (time span, best crop, embedding), nothing was added. Publish it as an update, not as a
+   * new match.
+   */
+  updateOf?: string;
 }

@@ -1,0 +1,228 @@
+import { createWriteStream, existsSync, statSync } from 'node:fs';
+import { once } from 'node:events';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { ExitCode } from '../core/exit-codes.js';
+import { OperatorError } from '../core/operator-error.js';
+import { openStateStore, type RootDatabase } from '../core/state-store.js';
+import { Gallery } from '../gallery/gallery.js';
+import type { IdentityRecord, SightingRecord } from '../gallery/records.js';
+import { readConfigFile } from '../pipeline/setup.js';
+import { createProgress, PROCESS_IO, type CommandIo } from './progress.js';
+
+/** Used when neither --threshold nor matching.merge_threshold is set: stricter than any match threshold. */
+export const DEFAULT_MERGE_THRESHOLD = 0.8;
+const DEFAULT_MAP_SIZE_MB = 2048;
+
+interface GalleryLocation {
+  config?: string;
+  gallery?: string;
+  mapSizeMb?: number;
+}
+
+interface OpenedGallery {
+  dir: string;
+  store: RootDatabase;
+  gallery: Gallery;
+  mergeThreshold?: number;
+}
+
+/** Opens an existing gallery (never creates one: a mistyped path must not look like an empty gallery). */
+async function openGallery(location: GalleryLocation): Promise<OpenedGallery> {
+  if ((location.config === undefined) === (location.gallery === undefined)) {
+    throw new OperatorError('give exactly one of --config FILE or --gallery DIR', ExitCode.USAGE);
+  }
+  let dir = location.gallery;
+  let mapSizeMb = location.mapSizeMb ?? DEFAULT_MAP_SIZE_MB;
+  let exemplarsPerIdentity = 10;
+  let retention = { sightingsDays: 30, identitiesDays: 90 };
+  let mergeThreshold: number | undefined;
+  if (location.config !== undefined) {
+    const { config } = await readConfigFile(location.config);
+    dir = config.gallery.path;
+    mapSizeMb = location.mapSizeMb ?? config.gallery.map_size_mb;
+    exemplarsPerIdentity = config.gallery.exemplars_per_identity;
+    retention = { sightingsDays: config.gallery.retention.sightings_days, identitiesDays: config.gallery.retention.identities_days };
+    const configured = (config.matching as Record<string, unknown>).merge_threshold;
+    if (typeof configured === 'number') mergeThreshold = configured;
+  }
+  const resolved = path.resolve(dir!);
+  if (!existsSync(path.join(resolved, 'data.mdb'))) throw new OperatorError(`no gallery at ${resolved} (no data.mdb there)`, ExitCode.NO_INPUT);
+  const store = openStateStore({ path: resolved, mapSizeMb });
+  const gallery = new Gallery({ store, exemplarsPerIdentity, retention });
+  return { dir: resolved, store, gallery, ...(mergeThreshold !== undefined ? { mergeThreshold } : {}) };
+}
+
+async function withGallery(location: GalleryLocation, work: (opened: OpenedGallery) => Promise<void> | void): Promise<void> {
+  const opened = await openGallery(location);
+  try {
+    await work(opened);
+  } finally {
+    await opened.store.close();
+  }
+}
+
+const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
+
+function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 ** 2) return `${(bytes / 1024).toFixed(1)} kB`;
+  return `${(bytes / 1024 ** 2).toFixed(1)} MB`;
+}
+
+function printStats(io: CommandIo, { dir, gallery }: OpenedGallery, json: boolean): void {
+  const stats = gallery.stats();
+  const fileBytes = statSync(path.join(dir, 'data.mdb')).size;
+  if (json) {
+    const out = {
+      path: dir,
+      identities: stats.identities,
+      classes: stats.classes,
+      sightings: stats.sightings,
+      oldest_sighting: iso(stats.oldestSightingAt),
+      newest_sighting: iso(stats.newestSightingAt),
+      file_bytes: fileBytes,
+      gallery_bytes: stats.usedBytes,
+    };
+    io.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+    return;
+  }
+  const perClass = Object.entries(stats.classes).map(
+    ([objectClass, counts]) => `${objectClass} ${counts.identities}${counts.watchlist > 0 ? ` (${counts.watchlist} on the watch list)` : ''}`,
+  );
+  const lines = [
+    `gallery: ${dir}`,
+    `size: ${formatBytes(fileBytes)} file, ${formatBytes(stats.usedBytes)} in gallery records`,
+    `identities: ${stats.identities}${perClass.length > 0 ? ` — ${perClass.join(', ')}` : ''}`,
+    `sightings: ${stats.sightings}`,
+  ];
+  if (stats.oldestSightingAt !== undefined) {
+    lines.push(`oldest sighting ended: ${iso(stats.oldestSightingAt)}`, `newest sighting ended: ${iso(stats.newestSightingAt)}`);
+  }
+  io.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/** Export lines use the MQTT payloads' snake_case names and ISO times. */
+function identityLine(record: IdentityRecord, vectors: boolean): Record<string, unknown> {
+  return {
+    type: 'identity',
+    id: record.id,
+    class: record.objectClass,
+    count: record.count,
+    created: iso(record.createdAt),
+    first_seen: iso(record.firstSeenAt),
+    last_seen: iso(record.lastSeenAt),
+    cameras: Object.values(record.cameras).map((sighting) => ({
+      camera: sighting.cameraId,
+      track_id: sighting.trackId,
+      last_seen: iso(sighting.lastSeenAt),
+    })),
+    watchlist: record.watchlist,
+    ...(record.label !== undefined ? { label: record.label } : {}),
+    ...(vectors
+      ? {
+          prototype: Array.from(record.prototype),
+          exemplars: record.exemplars.map((exemplar) => ({ quality: exemplar.quality, at: iso(exemplar.at), embedding: Array.from(exemplar.embedding) })),
+        }
+      : {}),
+  };
+}
+
+function sightingLine(record: SightingRecord, vectors: boolean): Record<string, unknown> {
+  return {
+    type: 'sighting',
+    camera: record.cameraId,
+    track_id: record.trackId,
+    identity: record.identityId,
+    class: record.objectClass,
+    first_seen: iso(record.firstSeenAt),
+    last_seen: iso(record.lastSeenAt),
+    pts: record.pts,
+    box: [record.box.x1, record.box.y1, record.box.x2, record.box.y2],
+    quality: record.quality,
+    outcome: record.decision.outcome,
+    ...(vectors ? { embedding: Array.from(record.embedding) } : {}),
+  };
+}
+
+async function exportGallery(io: CommandIo, { gallery }: OpenedGallery, options: { out?: string; vectors?: boolean }): Promise<void> {
+  const out = options.out === undefined ? io.stdout : createWriteStream(options.out);
+  const stats = gallery.stats();
+  const total = stats.identities + stats.sightings;
+  const progress = createProgress(io, 'export', 'record');
+  let done = 0;
+  const write = async (line: Record<string, unknown>) => {
+    if (!out.write(`${JSON.stringify(line)}\n`)) await once(out, 'drain');
+    if (++done % 100 === 0 || done === total) progress.update(done, total);
+  };
+  try {
+    for (const record of gallery.identityRecords()) await write(identityLine(record, options.vectors === true));
+    for (const record of gallery.sightingRecords()) await write(sightingLine(record, options.vectors === true));
+  } finally {
+    progress.stop();
+  }
+  if (out !== io.stdout) {
+    out.end();
+    await once(out, 'finish');
+    io.stderr.write(`exported ${stats.identities} identities and ${stats.sightings} sightings to ${options.out}\n`);
+  }
+}
+
+function forgetIdentity(io: CommandIo, { dir, gallery }: OpenedGallery, identityId: string): void {
+  const forgotten = gallery.forget(identityId);
+  if (forgotten === undefined) throw new OperatorError(`no identity "${identityId}" in the gallery at ${dir}`, ExitCode.FAILURE);
+  io.stdout.write(`forgot ${identityId} and its ${forgotten.sightings} sighting${forgotten.sightings === 1 ? '' : 's'}\n`);
+}
+
+async function reclusterGallery(io: CommandIo, opened: OpenedGallery, threshold: number | undefined): Promise<void> {
+  const mergeThreshold = threshold ?? opened.mergeThreshold ?? DEFAULT_MERGE_THRESHOLD;
+  if (!(mergeThreshold >= -1 && mergeThreshold <= 1)) throw new OperatorError(`--threshold must be a cosine similarity in [-1, 1], got ${threshold}`, ExitCode.USAGE);
+  const progress = createProgress(io, 'recluster', 'identity');
+  let merges;
+  try {
+    merges = await opened.gallery.recluster({ mergeThreshold, onProgress: (done, total) => progress.update(done, total) });
+  } finally {
+    progress.stop();
+  }
+  for (const merge of merges) {
+    io.stdout.write(`merged ${merge.merged.join(', ')} into ${merge.kept} (${merge.movedSightings} sightings moved)\n`);
+  }
+  const identities = merges.reduce((sum, merge) => sum + merge.merged.length, 0);
+  io.stdout.write(`recluster at similarity ≥ ${mergeThreshold}: ${merges.length} merge${merges.length === 1 ? '' : 's'}, ${identities} identities folded into others\n`);
+}
+
+function withLocation(command: Command): Command {
+  return command
+    .option('--config <file>', 'config file: the gallery at gallery.path (and matching.merge_threshold if set)')
+    .option('--gallery <dir>', 'gallery directory (the LMDB environment)')
+    .option('--map-size-mb <n>', 'LMDB map size (default: gallery.map_size_mb, else 2048)', Number);
+}
+
+export function registerGalleryCommand(program: Command, io: CommandIo = PROCESS_IO): void {
+  const gallery = program
+    .command('gallery')
+    .description('inspect and maintain the identity gallery (run changes while the daemon is stopped or idle: it reloads when it next decides)');
+
+  withLocation(gallery.command('stats'))
+    .description('identities per class, sightings, oldest/newest sighting, size')
+    .option('--json', 'print JSON')
+    .action((options: GalleryLocation & { json?: boolean }) => withGallery(options, (opened) => printStats(io, opened, options.json === true)));
+
+  withLocation(gallery.command('export'))
+    .description('write identities and sightings as JSON lines')
+    .option('--out <file>', 'output file (default: stdout)')
+    .option('--vectors', 'include prototypes, exemplars and embeddings')
+    .action((options: GalleryLocation & { out?: string; vectors?: boolean }) => withGallery(options, (opened) => exportGallery(io, opened, options)));
+
+  withLocation(gallery.command('forget'))
+    .description('remove an identity and all its sightings')
+    .argument('<identity>', 'identity id, e.g. person-000042')
+    .action((identityId: string, options: GalleryLocation) => withGallery(options, (opened) => forgetIdentity(io, opened, identityId)));
+
+  withLocation(gallery.command('recluster'))
+    .description('merge identities whose prototypes are at least --threshold cosine-similar (split identities)')
+    .option('--threshold <t>', `merge threshold (default: matching.merge_threshold, else ${DEFAULT_MERGE_THRESHOLD})`, Number)
+    .action((options: GalleryLocation & { threshold?: number }) =>
+      withGallery(options, (opened) => reclusterGallery(io, opened, options.threshold)),
+    );
+}

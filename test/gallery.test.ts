@@ -1,0 +1,256 @@
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { openStateStore, type RootDatabase } from '../src/core/state-store.js';
+import { normalised } from '../src/core/vectors.js';
+import { Gallery, type GalleryOptions } from '../src/gallery/gallery.js';
+import { DB_NAMES, type IdentityRecord, type SightingRecord } from '../src/gallery/records.js';
+import type { SightingRef } from '../src/match/decision.js';
+
+const DAY = 86_400_000;
+const T0 = Date.UTC(2024, 0, 1);
+const vec = (...values: number[]) => normalised(Float32Array.from(values));
+const close = (actual: number | undefined, expected: number, tolerance = 1e-6) =>
+  assert.ok(actual !== undefined && Math.abs(actual - expected) <= tolerance, `${actual} is not within ${tolerance} of ${expected}`);
+
+async function tempDir(t: TestContext): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'crosscam-gallery-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+function open(dir: string, options: Partial<GalleryOptions> = {}): { store: RootDatabase; gallery: Gallery } {
+  const store = openStateStore({ path: dir, mapSizeMb: 64 });
+  const gallery = new Gallery({ store, exemplarsPerIdentity: 3, retention: { sightingsDays: 30, identitiesDays: 90 }, ...options });
+  return { store, gallery };
+}
+
+async function openTemp(t: TestContext, options: Partial<GalleryOptions> = {}) {
+  const opened = open(await tempDir(t), options);
+  t.after(() => opened.store.close());
+  return opened;
+}
+
+interface Seed {
+  prototype: Float32Array;
+  /** [camera, trackId, first, last] in ms. */
+  sightings?: [string, number, number, number][];
+  watchlist?: boolean;
+  createdAt?: number;
+}
+
+function sightingRef(cameraId: string, trackId: number, firstSeenAt: number, lastSeenAt: number): SightingRef {
+  return { cameraId, trackId, objectClass: 'person', firstSeenAt, lastSeenAt, pts: 1.5, box: { x1: 1, y1: 2, x2: 3, y2: 4 }, quality: 0.7 };
+}
+
+/** Writes an identity with its sightings the way the matcher does (one transaction); returns its id. */
+function seed(gallery: Gallery, { prototype, sightings = [], watchlist = false, createdAt = T0 }: Seed): string {
+  return gallery.write((tx) => {
+    const id = tx.nextIdentityId('person');
+    const refs = sightings.map(([camera, trackId, first, last]) => sightingRef(camera, trackId, first, last));
+    const record: IdentityRecord = {
+      id,
+      objectClass: 'person',
+      prototype,
+      exemplars: [{ embedding: prototype, quality: 0.7, at: createdAt }],
+      count: refs.length,
+      createdAt,
+      cameras: Object.fromEntries(refs.map((ref) => [ref.cameraId, ref])),
+      watchlist,
+      ...(refs.length > 0
+        ? { firstSeenAt: Math.min(...refs.map((r) => r.firstSeenAt)), lastSeenAt: Math.max(...refs.map((r) => r.lastSeenAt)) }
+        : {}),
+    };
+    tx.putIdentity(record);
+    for (const ref of refs) {
+      const sighting: SightingRecord = {
+        ...ref,
+        identityId: id,
+        embedding: prototype,
+        decision: { eventId: `e-${id}-${ref.trackId}`, outcome: 'new-identity', candidates: 0, decidedAt: ref.lastSeenAt },
+      };
+      tx.putSighting(sighting);
+    }
+    return id;
+  });
+}
+
+test('vectors are stored as binary float32 and come back exactly', async (t) => {
+  const { store, gallery } = await openTemp(t);
+  const prototype = vec(0.1, 0.2, 0.3, 0.4);
+  const id = seed(gallery, { prototype, sightings: [['A', 1, T0, T0 + 5000]] });
+  assert.equal(id, 'person-000001');
+  const raw = store.openDB({ name: DB_NAMES.identities }).get(id) as { prototype: unknown; exemplars: { embedding: unknown }[] };
+  assert.ok(raw.prototype instanceof Uint8Array);
+  assert.equal((raw.prototype as Uint8Array).byteLength, 16);
+  assert.ok(raw.exemplars[0]!.embedding instanceof Uint8Array);
+  assert.deepEqual(gallery.readIdentity(id)!.prototype, prototype);
+  assert.deepEqual(gallery.sightingsOf(id)[0]!.embedding, prototype);
+  assert.deepEqual(gallery.sightingOfTrack({ cameraId: 'A', trackId: 1, firstSeenAt: T0 })!.identityId, id);
+});
+
+test('closing and reopening the environment rebuilds the same index: same search results, difficulties, ids', async (t) => {
+  const dir = await tempDir(t);
+  let state = 42;
+  const random = () => ((state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 2 - 1;
+  const queries = Array.from({ length: 5 }, () => normalised(Float32Array.from({ length: 32 }, random)));
+
+  const first = open(dir);
+  for (let i = 0; i < 60; i++) {
+    seed(first.gallery, { prototype: normalised(Float32Array.from({ length: 32 }, random)), sightings: [['A', i, T0 + i * 1000, T0 + i * 1000 + 500]] });
+  }
+  first.gallery.forget('person-000007');
+  const before = queries.map((query) => first.gallery.search('person', query, 5));
+  const difficulties = ['person-000001', 'person-000030'].map((id) => first.gallery.difficulty(id));
+  const summaries = [...first.gallery.identitiesOf('person')].sort((a, b) => a.id.localeCompare(b.id));
+  await first.store.close();
+
+  const second = open(dir);
+  t.after(() => second.store.close());
+  assert.equal(second.gallery.identityCount, 59);
+  assert.deepEqual(
+    queries.map((query) => second.gallery.search('person', query, 5)),
+    before,
+  );
+  assert.deepEqual(['person-000001', 'person-000030'].map((id) => second.gallery.difficulty(id)), difficulties);
+  assert.deepEqual([...second.gallery.identitiesOf('person')].sort((a, b) => a.id.localeCompare(b.id)), summaries);
+  assert.equal(seed(second.gallery, { prototype: queries[0]! }), 'person-000061', 'the id counter survives');
+});
+
+test('a throw inside a write leaves no partial record and the index untouched', async (t) => {
+  const { gallery } = await openTemp(t);
+  const kept = seed(gallery, { prototype: vec(1, 0), sightings: [['A', 1, T0, T0 + 1000]] });
+  assert.throws(() =>
+    gallery.write((tx) => {
+      const record = gallery.readIdentity(kept)!;
+      tx.putIdentity({ ...record, prototype: vec(0, 1), count: 2 });
+      tx.putSighting({ ...gallery.sightingsOf(kept)[0]!, cameraId: 'B', trackId: 9 });
+      tx.nextIdentityId('person');
+      throw new Error('power cut');
+    }),
+  /power cut/);
+  assert.deepEqual(Array.from(gallery.readIdentity(kept)!.prototype), [1, 0]);
+  assert.equal(gallery.readIdentity(kept)!.count, 1);
+  assert.deepEqual(Array.from(gallery.prototype(kept)!), [1, 0]);
+  assert.equal(gallery.stats().sightings, 1);
+  assert.equal(gallery.sightingOfTrack({ cameraId: 'B', trackId: 9, firstSeenAt: T0 }), undefined);
+  assert.equal(seed(gallery, { prototype: vec(0, 1) }), 'person-000002');
+});
+
+test('retention deletes old sightings and long-unseen identities in batches, never watch-list ones', async (t) => {
+  const { gallery } = await openTemp(t, { retentionBatch: 2 });
+  const now = T0 + 200 * DAY;
+  // sightings_days 30, identities_days 90
+  const recent = seed(gallery, { prototype: vec(1, 0, 0), sightings: [['A', 1, now - 40 * DAY, now - 40 * DAY], ['B', 2, now - DAY, now - DAY]] });
+  const faded = seed(gallery, { prototype: vec(0, 1, 0), sightings: [['A', 3, now - 95 * DAY, now - 95 * DAY], ['B', 4, now - 31 * DAY, now - 31 * DAY]] });
+  const gone = seed(gallery, { prototype: vec(0, 0, 1), sightings: [['A', 5, now - 100 * DAY, now - 100 * DAY]] });
+  const enrolled = seed(gallery, { prototype: vec(1, 1, 0), watchlist: true, createdAt: now - 150 * DAY });
+  const oldWatched = seed(gallery, { prototype: vec(1, 0, 1), watchlist: true, sightings: [['C', 6, now - 120 * DAY, now - 120 * DAY]] });
+  assert.equal(gallery.stats().sightings, 6);
+
+  // Sightings older than 30 days: tracks 1, 3, 4, 5, 6 (5). Identities older than 90 days: faded? no (31 days), gone (1).
+  assert.deepEqual(gallery.applyRetention(now), { sightings: 5, identities: 1 });
+  assert.deepEqual(
+    [recent, faded, gone, enrolled, oldWatched].map((id) => gallery.identity(id) !== undefined),
+    [true, true, false, true, true],
+  );
+  assert.equal(gallery.stats().sightings, 1);
+  assert.equal(gallery.sightingsOf(recent)[0]!.trackId, 2);
+  assert.equal(gallery.sightingOfTrack({ cameraId: 'A', trackId: 1, firstSeenAt: now - 40 * DAY }), undefined);
+  assert.equal(gallery.readIdentity(gone), undefined);
+  assert.deepEqual(gallery.search('person', vec(0, 0, 1), 5).map((hit) => hit.id).includes(gone), false);
+  assert.deepEqual(gallery.applyRetention(now), { sightings: 0, identities: 0 });
+  // 60 days on: recent's last sighting passes 30 days; faded (last seen 91 days before) expires, its sightings went already.
+  assert.deepEqual(gallery.applyRetention(now + 60 * DAY), { sightings: 1, identities: 1 });
+  assert.deepEqual([recent, faded].map((id) => gallery.identity(id) !== undefined), [true, false]);
+});
+
+test('forget removes the identity, its sightings and its index entry; an unknown id is reported', async (t) => {
+  const { gallery } = await openTemp(t);
+  const target = seed(gallery, { prototype: vec(1, 0), sightings: [['A', 1, T0, T0 + 1], ['B', 2, T0 + 5, T0 + 9]] });
+  const other = seed(gallery, { prototype: vec(0, 1), sightings: [['A', 3, T0, T0 + 1]] });
+  assert.deepEqual(gallery.forget(target), { sightings: 2 });
+  assert.equal(gallery.identity(target), undefined);
+  assert.equal(gallery.readIdentity(target), undefined);
+  assert.deepEqual(gallery.search('person', vec(1, 0), 5).map((hit) => hit.id), [other]);
+  assert.equal(gallery.stats().sightings, 1);
+  assert.equal(gallery.forget('person-999999'), undefined);
+});
+
+test('a gallery reloads when another process wrote to it (e.g. the CLI forgot an identity)', async (t) => {
+  const dir = await tempDir(t);
+  const daemon = open(dir);
+  t.after(() => daemon.store.close());
+  const id = seed(daemon.gallery, { prototype: vec(1, 0), sightings: [['A', 1, T0, T0 + 1]] });
+  const cli = new Gallery({ store: daemon.store, exemplarsPerIdentity: 3, retention: { sightingsDays: 30, identitiesDays: 90 } });
+  assert.deepEqual(cli.forget(id), { sightings: 1 });
+  assert.equal(daemon.gallery.identity(id)?.id, id, 'stale until refreshed');
+  assert.equal(daemon.gallery.refresh(), true);
+  assert.equal(daemon.gallery.identity(id), undefined);
+  assert.equal(daemon.gallery.refresh(), false);
+
+  // A write of its own also notices the other writer (and reloads rather than patching a stale index).
+  const second = seed(daemon.gallery, { prototype: vec(0, 1) });
+  assert.deepEqual(cli.forget(second), { sightings: 0 });
+  const third = seed(daemon.gallery, { prototype: vec(1, 1) });
+  assert.deepEqual([...daemon.gallery.identitiesOf('person')].map((summary) => summary.id), [third]);
+});
+
+test('recluster merges two split identities into the older one, moving sightings and averaging prototypes by count', async (t) => {
+  const { gallery } = await openTemp(t);
+  const older = seed(gallery, { prototype: vec(1, 0, 0), createdAt: T0, sightings: [['A', 1, T0, T0 + 10_000], ['B', 2, T0 + 50_000, T0 + 60_000]] });
+  const split = seed(gallery, { prototype: vec(0.96, 0.28, 0), createdAt: T0 + 100_000, sightings: [['C', 3, T0 + 100_000, T0 + 110_000]] });
+  const distinct = seed(gallery, { prototype: vec(0, 1, 0), sightings: [['A', 4, T0 + 200_000, T0 + 210_000]] });
+  const progress: number[] = [];
+  const merges = await gallery.recluster({ mergeThreshold: 0.9, onProgress: (done) => progress.push(done) });
+  assert.deepEqual(merges, [{ objectClass: 'person', kept: older, merged: [split], movedSightings: 1 }]);
+  assert.equal(progress.at(-1), 3);
+
+  assert.equal(gallery.identity(split), undefined);
+  assert.ok(gallery.identity(distinct));
+  const merged = gallery.readIdentity(older)!;
+  // (2·[1,0,0] + 1·[0.96,0.28,0]) / ‖·‖ = [2.96, 0.28, 0] / 2.97321375
+  close(merged.prototype[0], 0.9955557351145424);
+  close(merged.prototype[1], 0.09417419115948375);
+  assert.equal(merged.count, 3);
+  assert.deepEqual(Object.keys(merged.cameras).sort(), ['A', 'B', 'C']);
+  assert.equal(merged.lastSeenAt, T0 + 110_000);
+  assert.equal(merged.exemplars.length, 2);
+  assert.deepEqual(gallery.sightingsOf(older).map((s) => s.trackId).sort(), [1, 2, 3]);
+  assert.equal(gallery.sightingOfTrack({ cameraId: 'C', trackId: 3, firstSeenAt: T0 + 100_000 })!.identityId, older);
+  close(gallery.similarity(older, merged.prototype), 1);
+  assert.deepEqual(await gallery.recluster({ mergeThreshold: 0.9 }), [], 'nothing left to merge');
+});
+
+test('recluster never joins identities seen together on one camera, nor two watch-list identities', async (t) => {
+  const { gallery } = await openTemp(t);
+  const a = seed(gallery, { prototype: vec(1, 0, 0), sightings: [['A', 1, T0, T0 + 10_000]] });
+  seed(gallery, { prototype: vec(0.99, 0.14, 0), sightings: [['A', 2, T0 + 5000, T0 + 15_000]] });
+  seed(gallery, { prototype: vec(0, 1, 0), watchlist: true, createdAt: T0 + 1 });
+  seed(gallery, { prototype: vec(0, 0.99, 0.14), watchlist: true, createdAt: T0 + 2 });
+  const late = seed(gallery, { prototype: vec(0.98, 0, 0.2), sightings: [['B', 5, T0 + 100_000, T0 + 110_000]] });
+  const merges = await gallery.recluster({ mergeThreshold: 0.9 });
+  // a–b (0.99, the strongest link) overlap on camera A: refused. a–late (0.98) joins. b–late (0.97) is then
+  // refused too, since b conflicts with a in that group. The two watch-list identities stay apart.
+  assert.deepEqual(merges, [{ objectClass: 'person', kept: a, merged: [late], movedSightings: 1 }]);
+  assert.equal(gallery.identityCount, 4);
+});
+
+test('recluster keeps the watch-list identity of a group, with its label', async (t) => {
+  const { gallery } = await openTemp(t);
+  const seen = seed(gallery, { prototype: vec(1, 0), createdAt: T0, sightings: [['A', 1, T0, T0 + 1000]] });
+  const watched = gallery.write((tx) => {
+    const id = tx.nextIdentityId('person');
+    tx.putIdentity({ id, objectClass: 'person', prototype: vec(0.99, 0.1), exemplars: [], count: 0, createdAt: T0 + 5, cameras: {}, label: 'vip', watchlist: true });
+    return id;
+  });
+  const [merge] = await gallery.recluster({ mergeThreshold: 0.9 });
+  assert.deepEqual(merge, { objectClass: 'person', kept: watched, merged: [seen], movedSightings: 1 });
+  const record = gallery.readIdentity(watched)!;
+  assert.equal(record.label, 'vip');
+  assert.equal(record.watchlist, true);
+  assert.equal(record.count, 1);
+  assert.equal(record.createdAt, T0);
+});

@@ -1,0 +1,304 @@
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { openStateStore } from '../src/core/state-store.js';
+import { OBJECT_CLASSES, type ObjectClass } from '../src/core/types.js';
+import { normalised } from '../src/core/vectors.js';
+import { Gallery } from '../src/gallery/gallery.js';
+import { Matcher, type ClassMatchingOptions, type MatchableTrack, type MatcherOptions } from '../src/match/matcher.js';
+
+const T0 = Date.UTC(2024, 0, 1);
+const CLASSES = Object.fromEntries(OBJECT_CLASSES.map((name) => [name, { threshold: 0.6, minMargin: 0.05 }])) as Record<
+  ObjectClass,
+  ClassMatchingOptions
+>;
+
+const vec = (...values: number[]) => normalised(Float32Array.from(values));
+/** A unit 3-vector with the given first two components. */
+const unit = (x: number, y: number) => Float32Array.of(x, y, Math.sqrt(Math.max(0, 1 - x * x - y * y)));
+const close = (actual: number | undefined, expected: number, tolerance = 1e-6) =>
+  assert.ok(actual !== undefined && Math.abs(actual - expected) <= tolerance, `${actual} is not within ${tolerance} of ${expected}`);
+
+function track(cameraId: string, trackId: number, firstS: number, lastS: number, embedding: Float32Array, quality = 0.8): MatchableTrack {
+  return {
+    cameraId,
+    trackId,
+    objectClass: 'person',
+    firstSeenAt: T0 + firstS * 1000,
+    lastSeenAt: T0 + lastS * 1000,
+    embedding,
+    quality,
+    bestCrop: { pts: firstS + 1, box: { x1: 10, y1: 20, x2: 50, y2: 120 } },
+  };
+}
+
+async function setUp(t: TestContext, options: Partial<MatcherOptions> = {}) {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'crosscam-match-'));
+  const store = openStateStore({ path: dir, mapSizeMb: 64 });
+  const gallery = new Gallery({ store, exemplarsPerIdentity: 3, retention: { sightingsDays: 30, identitiesDays: 90 } });
+  let events = 0;
+  const matcher = new Matcher({
+    gallery,
+    classes: CLASSES,
+    windowS: 600,
+    sameCamera: { enabled: true, minGapS: 10 },
+    minTrackQuality: 0.3,
+    momentum: 0.9,
+    now: () => T0 + 3_600_000,
+    newEventId: () => `event-${++events}`,
+    ...options,
+  });
+  t.after(async () => {
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  return { gallery, matcher, store, dir };
+}
+
+/** Two identities X and Y seen by overlapping tracks on camera A (so they cannot be matched to each other). */
+function seedTwo(matcher: Matcher, x: Float32Array, y: Float32Array): void {
+  assert.equal(matcher.decide(track('A', 1, 0, 10, x))?.identityId, 'person-000001');
+  assert.equal(matcher.decide(track('A', 2, 0, 10, y))?.identityId, 'person-000002');
+}
+
+test('a new appearance creates an identity; the same appearance on another camera matches it', async (t) => {
+  const { gallery, matcher } = await setUp(t);
+  const first = matcher.decide(track('A', 1, 0, 10, vec(1, 0, 0)));
+  assert.deepEqual(first, {
+    eventId: 'event-1',
+    identityId: 'person-000001',
+    objectClass: 'person',
+    outcome: 'new-identity',
+    sighting: { cameraId: 'A', trackId: 1, objectClass: 'person', firstSeenAt: T0, lastSeenAt: T0 + 10_000, pts: 1, box: { x1: 10, y1: 20, x2: 50, y2: 120 }, quality: 0.8 },
+    candidates: 0,
+    confidence: 1,
+    highConfidence: true,
+    decidedAt: T0 + 3_600_000,
+  });
+  const second = matcher.decide(track('B', 7, 20, 30, vec(1, 0, 0)))!;
+  assert.equal(second.outcome, 'matched');
+  assert.equal(second.identityId, 'person-000001');
+  assert.deepEqual(second.matched, first!.sighting);
+  close(second.similarity, 1);
+  close(second.margin, 1, 1e-6); // alone: runner-up 0
+  assert.equal(second.candidates, 1);
+  const identity = gallery.identity('person-000001')!;
+  assert.equal(identity.count, 2);
+  assert.deepEqual(Object.keys(identity.cameras).sort(), ['A', 'B']);
+  assert.equal(identity.lastSeenAt, T0 + 30_000);
+  assert.equal(gallery.sightingsOf('person-000001').length, 2);
+});
+
+test('threshold: similarity 0.6 matches at threshold 0.6 (a coin toss: low confidence), 0.59 does not', async (t) => {
+  const { gallery, matcher } = await setUp(t);
+  matcher.decide(track('A', 1, 0, 10, vec(1, 0, 0)));
+  const atThreshold = matcher.decide(track('B', 1, 20, 30, unit(0.6, 0.8)))!;
+  assert.equal(atThreshold.outcome, 'matched');
+  close(atThreshold.similarity, 0.6);
+  close(atThreshold.confidence, 0, 1e-5);
+  assert.equal(atThreshold.highConfidence, false);
+  assert.deepEqual(Array.from(gallery.prototype('person-000001')!), [1, 0, 0], 'a low-confidence match does not move the prototype');
+
+  const below = matcher.decide(track('C', 1, 40, 50, unit(0.59, 0.8)))!;
+  assert.equal(below.outcome, 'new-identity');
+  assert.equal(below.identityId, 'person-000002');
+  assert.equal(below.candidates, 1);
+  assert.equal(below.similarity, undefined);
+});
+
+test('margin: the best must lead the runner-up by min_margin (0.05)', async (t) => {
+  const cases: [x: number, y: number, outcome: string, margin?: number][] = [
+    [0.8, 0.6, 'matched', 0.2],
+    [0.7, 0.65, 'matched', 0.05],
+    [0.7, 0.66, 'new-identity'],
+  ];
+  for (const [x, y, outcome, margin] of cases) {
+    const { matcher } = await setUp(t);
+    seedTwo(matcher, vec(1, 0, 0), vec(0, 1, 0));
+    const decision = matcher.decide(track('B', 1, 20, 30, unit(x, y)))!;
+    assert.equal(decision.outcome, outcome, `similarities ${x} and ${y}`);
+    assert.equal(decision.candidates, 2);
+    if (margin !== undefined) {
+      assert.equal(decision.identityId, 'person-000001');
+      close(decision.margin, margin);
+    } else {
+      assert.equal(decision.identityId, 'person-000003');
+    }
+  }
+});
+
+test('hard identities need a larger margin: min_margin + max(0, c_i − threshold)', async (t) => {
+  // X = [1,0,0] and Y = [0.8,0.6,0]: c_X = cos(X, Y) = 0.8, so a match to X needs 0.05 + (0.8 − 0.6) = 0.25.
+  for (const [y, outcome] of [
+    [-0.1, 'new-identity'], // similarities 0.9 and 0.66: margin 0.24
+    [-0.2, 'matched'], // similarities 0.9 and 0.60: margin 0.30
+  ] as const) {
+    const { matcher } = await setUp(t);
+    seedTwo(matcher, vec(1, 0, 0), vec(0.8, 0.6, 0));
+    close(matcher.difficulty('person-000001'), 0.8);
+    close(matcher.difficulty('person-000002'), 0.8);
+    const decision = matcher.decide(track('B', 1, 20, 30, unit(0.9, y)))!;
+    assert.equal(decision.outcome, outcome, `y = ${y}`);
+  }
+  // The same margin 0.24 against two unconfused identities (c = 0) is enough.
+  const { matcher } = await setUp(t);
+  seedTwo(matcher, vec(1, 0, 0), vec(0, 1, 0));
+  close(matcher.difficulty('person-000001'), 0);
+  assert.equal(matcher.decide(track('B', 1, 20, 30, unit(0.7, 0.46)))!.outcome, 'matched');
+});
+
+test('confidence is 1 − H/log n of the softmax over [candidates…, threshold]/τ', async (t) => {
+  const { matcher } = await setUp(t);
+  seedTwo(matcher, vec(1, 0, 0), vec(0, 1, 0));
+  // Similarities 0.8 and 0.5, threshold 0.6, τ 0.05: logits 16, 10, 12 → p ∝ [1, e^−6, e^−4] → 0.90267647 (hand-computed).
+  const decision = matcher.decide(track('B', 1, 20, 30, unit(0.8, 0.5)))!;
+  assert.equal(decision.outcome, 'matched');
+  close(decision.confidence, 0.90267647, 2e-6);
+  assert.equal(decision.highConfidence, true);
+});
+
+test('a high-confidence match moves the prototype by momentum and adds an exemplar', async (t) => {
+  const { gallery, matcher } = await setUp(t);
+  matcher.decide(track('A', 1, 0, 10, vec(1, 0, 0)));
+  const decision = matcher.decide(track('B', 1, 20, 30, vec(0.8, 0.6, 0)))!;
+  // One candidate at 0.8: normalised entropy 0.1300 ≤ 0.5.
+  close(decision.confidence, 0.8700207253336952, 2e-6);
+  assert.equal(decision.highConfidence, true);
+  const prototype = gallery.prototype('person-000001')!;
+  close(prototype[0], 0.9981310335652204);
+  close(prototype[1], 0.06111006327950329);
+  assert.equal(prototype[2], 0);
+  const record = gallery.readIdentity('person-000001')!;
+  assert.deepEqual(record.prototype, prototype, 'LMDB and the index agree');
+  assert.equal(record.exemplars.length, 2);
+});
+
+test('a low-confidence match attaches the sighting but does not move the prototype', async (t) => {
+  const { gallery, matcher } = await setUp(t, { highConfidenceEntropy: 0.1 });
+  matcher.decide(track('A', 1, 0, 10, vec(1, 0, 0)));
+  const decision = matcher.decide(track('B', 1, 20, 30, vec(0.8, 0.6, 0)))!;
+  assert.equal(decision.outcome, 'matched');
+  assert.equal(decision.highConfidence, false);
+  assert.deepEqual(Array.from(gallery.prototype('person-000001')!), [1, 0, 0]);
+  const record = gallery.readIdentity('person-000001')!;
+  assert.equal(record.count, 2);
+  assert.equal(record.exemplars.length, 1);
+  assert.equal(gallery.sightingsOf('person-000001').length, 2);
+});
+
+test('same camera: a return after min_gap_s reappears; a shorter gap or the setting off gives a new identity', async (t) => {
+  const { matcher } = await setUp(t);
+  const first = matcher.decide(track('A', 1, 0, 10, vec(1, 0, 0)))!;
+  const back = matcher.decide(track('A', 2, 25, 30, vec(1, 0, 0)))!;
+  assert.equal(back.outcome, 'reappeared');
+  assert.equal(back.identityId, first.identityId);
+  assert.deepEqual(back.matched, first.sighting);
+  const tooSoon = matcher.decide(track('A', 3, 35, 40, vec(1, 0, 0)))!;
+  assert.equal(tooSoon.outcome, 'new-identity', 'gap 5 s after track 2');
+
+  const off = await setUp(t, { sameCamera: { enabled: false, minGapS: 10 } });
+  off.matcher.decide(track('A', 1, 0, 10, vec(1, 0, 0)));
+  assert.equal(off.matcher.decide(track('A', 2, 100, 110, vec(1, 0, 0)))!.outcome, 'new-identity');
+});
+
+test('the time window and topology filter candidates before similarity counts', async (t) => {
+  const { matcher } = await setUp(t, { topology: [{ from: 'A', to: 'B', minS: 30, maxS: 60, bidirectional: true }] });
+  matcher.decide(track('A', 1, 0, 10, vec(1, 0, 0)));
+  const tooFast = matcher.decide(track('B', 1, 20, 30, vec(1, 0, 0)))!;
+  assert.equal(tooFast.outcome, 'new-identity', 'transit 10 s < 30 s');
+  assert.equal(tooFast.candidates, 0);
+  // On C (no topology to A or B): A's sighting ended 601 s before, out of the window; B's is in it.
+  const onC = matcher.decide(track('C', 2, 611, 620, vec(1, 0, 0)))!;
+  assert.equal(onC.candidates, 1);
+  assert.equal(onC.identityId, tooFast.identityId);
+  assert.equal(onC.matched?.cameraId, 'B');
+  const outOfWindow = await setUp(t);
+  outOfWindow.matcher.decide(track('A', 1, 0, 10, vec(1, 0, 0)));
+  assert.equal(outOfWindow.matcher.decide(track('B', 1, 611, 620, vec(1, 0, 0)))!.outcome, 'new-identity', 'ended 601 s before');
+});
+
+test('an early decision then the end of the same track: one identity, one sighting, counted once', async (t) => {
+  const { gallery, matcher } = await setUp(t);
+  const early = matcher.decide(track('A', 1, 0, 5, vec(1, 0, 0), 0.5))!;
+  const end = matcher.decide(track('A', 1, 0, 12, vec(0.96, 0.28, 0), 0.9))!;
+  assert.equal(end.identityId, early.identityId);
+  assert.equal(end.updateOf, early.eventId);
+  assert.equal(end.outcome, 'new-identity');
+  assert.equal(gallery.identityCount, 1);
+  assert.equal(gallery.stats().sightings, 1);
+  const [sighting] = gallery.sightingsOf(early.identityId);
+  assert.equal(sighting!.lastSeenAt, T0 + 12_000);
+  assert.equal(sighting!.quality, 0.9);
+  const record = gallery.readIdentity(early.identityId)!;
+  assert.equal(record.count, 1);
+  // The identity is this track's alone: it follows the track's final embedding.
+  close(record.prototype[0], 0.96);
+  close(record.prototype[1], 0.28);
+
+  // A match decided early on B, then at B's end.
+  const matchedEarly = matcher.decide(track('B', 3, 20, 25, vec(0.96, 0.28, 0)))!;
+  assert.equal(matchedEarly.outcome, 'matched');
+  const movedOnce = Array.from(gallery.prototype(early.identityId)!);
+  const matchedEnd = matcher.decide(track('B', 3, 20, 40, vec(0.6, 0.8, 0)))!;
+  assert.equal(matchedEnd.identityId, early.identityId);
+  assert.equal(matchedEnd.outcome, 'matched');
+  assert.equal(matchedEnd.updateOf, matchedEarly.eventId);
+  assert.deepEqual(matchedEnd.matched, matchedEarly.matched);
+  assert.equal(matchedEnd.margin, matchedEarly.margin);
+  // Reported similarity: the final embedding against the identity's prototype.
+  close(matchedEnd.similarity, 0.6 * movedOnce[0]! + 0.8 * movedOnce[1]!);
+  const after = gallery.readIdentity(early.identityId)!;
+  assert.equal(after.count, 2);
+  assert.equal(after.lastSeenAt, T0 + 40_000);
+  assert.equal(after.cameras.B!.lastSeenAt, T0 + 40_000);
+  assert.deepEqual(Array.from(after.prototype), movedOnce, 'the prototype moves once per track');
+  assert.equal(gallery.stats().sightings, 2);
+});
+
+test('no decision and nothing stored for a track without an embedding or below min_track_quality', async (t) => {
+  const { gallery, matcher } = await setUp(t);
+  assert.equal(matcher.decide(track('A', 1, 0, 10, vec(1, 0, 0), 0.29)), undefined);
+  assert.equal(matcher.decide({ ...track('A', 2, 0, 10, vec(1, 0, 0)), embedding: undefined }), undefined);
+  assert.equal(gallery.identityCount, 0);
+  assert.equal(gallery.stats().sightings, 0);
+});
+
+test('a failure inside the decision transaction leaves no identity, sighting or counter step behind', async (t) => {
+  const { gallery, matcher } = await setUp(t);
+  const failing = { inTransaction: () => { throw new Error('outbox full'); } };
+  assert.throws(() => matcher.decide(track('A', 1, 0, 10, vec(1, 0, 0)), failing), /outbox full/);
+  assert.equal(gallery.identityCount, 0);
+  assert.equal(gallery.stats().sightings, 0);
+  assert.equal(gallery.readIdentity('person-000001'), undefined);
+
+  const written: string[] = [];
+  const first = matcher.decide(track('A', 1, 0, 10, vec(1, 0, 0)), { inTransaction: (decision) => written.push(decision.eventId) })!;
+  assert.equal(first.identityId, 'person-000001', 'the id counter was rolled back');
+  assert.deepEqual(written, [first.eventId]);
+
+  // A failing match leaves the matched identity as it was.
+  assert.throws(() => matcher.decide(track('B', 1, 20, 30, vec(0.8, 0.6, 0)), failing));
+  const record = gallery.readIdentity('person-000001')!;
+  assert.equal(record.count, 1);
+  assert.deepEqual(Array.from(record.prototype), [1, 0, 0]);
+  assert.deepEqual(Array.from(gallery.prototype('person-000001')!), [1, 0, 0]);
+  assert.equal(gallery.stats().sightings, 1);
+});
+
+test('a watch-list identity is a candidate at any time on any camera', async (t) => {
+  const { gallery, matcher } = await setUp(t);
+  const enrolled = matcher.enrol({ objectClass: 'person', embedding: vec(0, 0, 1), label: 'lost child' });
+  assert.equal(enrolled.id, 'person-000001');
+  assert.equal(enrolled.watchlist, true);
+  const tenDays = 10 * 86_400;
+  const decision = matcher.decide(track('B', 1, tenDays, tenDays + 10, vec(0, 0.1, 0.995)))!;
+  assert.equal(decision.outcome, 'matched');
+  assert.equal(decision.identityId, 'person-000001');
+  assert.equal(decision.matched, undefined, 'never seen before');
+  const record = gallery.readIdentity('person-000001')!;
+  assert.equal(record.label, 'lost child');
+  assert.equal(record.count, 1);
+  assert.equal(gallery.applyRetention(T0 + 1000 * 86_400_000).identities, 0, 'watch-list identities never expire');
+});
