@@ -6,6 +6,7 @@ import { registerModelsCommand } from './models-command.js';
 import { registerCheckConfigCommand } from './check-config-command.js';
 import { registerEvalCommand } from './eval-command.js';
 import { registerProcessCommand } from './process-command.js';
+import { registerRunCommand } from './run-command.js';
 import { registerGalleryCommand } from './gallery-command.js';
 
 const program = new Command('crosscam')
@@ -16,6 +17,7 @@ const program = new Command('crosscam')
 // Each command group registers itself; keep this list in data-flow order.
 registerCheckConfigCommand(program);
 registerModelsCommand(program);
+registerRunCommand(program);
 registerProcessCommand(program);
 registerEvalCommand(program);
 registerGalleryCommand(program);

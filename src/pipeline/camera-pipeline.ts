@@ -99,11 +99,11 @@ export class CameraPipeline {
     return this.tracker.flush().map((track) => this.end(track));
   }
 
-  /** Current embedding of a live track, for matching before it ends. */
-  appearance(trackId: number): { embedding: Float32Array; quality: number } | undefined {
+  /** Current embedding of a live track and the crops behind it, for matching before it ends. */
+  appearance(trackId: number): { embedding: Float32Array; quality: number; crops: number } | undefined {
     const appearance = this.appearances.get(trackId);
     const embedding = appearance?.embedding();
-    return embedding && { embedding, quality: appearance!.bestCrop()!.quality };
+    return embedding && { embedding, quality: appearance!.bestCrop()!.quality, crops: appearance!.size };
   }
 
   /** Embeds, in one batch per re-ID model, the crops of this frame that can improve their track. */

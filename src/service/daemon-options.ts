@@ -1,0 +1,87 @@
+/** Config sections → options of the daemon's stages (the vision stages' mapping is in pipeline/setup.ts). */
+import type { CameraConfig, CrosscamConfig } from '../config/schema.js';
+import type { Logger } from '../core/logger.js';
+import { OBJECT_CLASSES, type ObjectClass } from '../core/types.js';
+import type { Gallery } from '../gallery/gallery.js';
+import type { CameraSourceOptions } from '../ingest/camera-source.js';
+import type { MatcherOptions } from '../match/matcher.js';
+import type { Outbox } from '../publish/outbox.js';
+import type { MqttPublisherOptions } from '../publish/mqtt-publisher.js';
+import type { CommandRegistry } from '../publish/requests.js';
+
+export function cameraSourceOptions(config: CrosscamConfig, camera: CameraConfig, logger: Logger): CameraSourceOptions {
+  const { detect, ffmpeg } = camera;
+  return {
+    cameraId: camera.id,
+    source: {
+      url: camera.url,
+      fps: detect.fps,
+      ...(detect.width !== undefined && detect.height !== undefined ? { width: detect.width, height: detect.height } : {}),
+      ...(ffmpeg.filter !== undefined ? { filter: ffmpeg.filter } : {}),
+      extraInputArgs: [...(ffmpeg.hwaccel !== undefined ? ['-hwaccel', ffmpeg.hwaccel] : []), ...ffmpeg.input_args],
+      realtime: camera.file.realtime,
+      loop: camera.file.loop,
+      rtspTimeoutS: config.ffmpeg.rtsp_timeout_s,
+    },
+    ...(config.ffmpeg.path !== undefined ? { ffmpegPath: config.ffmpeg.path } : {}),
+    stallTimeoutS: config.ffmpeg.stall_timeout_s,
+    restartDelayS: config.ffmpeg.restart_delay_s,
+    restartDelayMaxS: config.ffmpeg.restart_delay_max_s,
+    ffmpegLogLevel: config.ffmpeg.loglevel,
+    logger,
+  };
+}
+
+export function matcherOptions(config: CrosscamConfig, gallery: Gallery): MatcherOptions {
+  const { matching } = config;
+  return {
+    gallery,
+    classes: Object.fromEntries(
+      OBJECT_CLASSES.map((objectClass) => [objectClass, { threshold: matching.classes[objectClass].threshold, minMargin: matching.classes[objectClass].min_margin }]),
+    ) as MatcherOptions['classes'],
+    windowS: matching.window_s,
+    sameCamera: { enabled: matching.same_camera.enabled, minGapS: matching.same_camera.min_gap_s },
+    minTrackQuality: matching.min_track_quality,
+    momentum: matching.momentum,
+    temperature: matching.temperature,
+    highConfidenceEntropy: matching.high_confidence_entropy,
+    topology: config.topology.map((link) => ({ from: link.from, to: link.to, minS: link.min_s, maxS: link.max_s, bidirectional: link.bidirectional })),
+  };
+}
+
+export function publisherOptions(
+  config: CrosscamConfig,
+  deps: { outbox: Outbox; commands: CommandRegistry; logger: Logger; brokerUrl?: string },
+): MqttPublisherOptions {
+  const { mqtt } = config;
+  const tls = mqtt.tls;
+  return {
+    url: deps.brokerUrl ?? mqtt.url,
+    baseTopic: mqtt.base_topic,
+    nodeId: config.node_id,
+    ...(mqtt.client_id !== undefined ? { clientId: mqtt.client_id } : {}),
+    ...(mqtt.username !== undefined ? { username: mqtt.username } : {}),
+    ...(mqtt.password !== undefined ? { password: mqtt.password } : {}),
+    protocolVersion: mqtt.protocol_version,
+    keepaliveS: mqtt.keepalive_s,
+    ...(tls
+      ? {
+          tls: {
+            ...(tls.ca !== undefined ? { caFile: tls.ca } : {}),
+            ...(tls.cert !== undefined ? { certFile: tls.cert } : {}),
+            ...(tls.key !== undefined ? { keyFile: tls.key } : {}),
+            rejectUnauthorized: tls.reject_unauthorized,
+          },
+        }
+      : {}),
+    eventQos: mqtt.qos,
+    outbox: deps.outbox,
+    commands: deps.commands,
+    logger: deps.logger,
+  };
+}
+
+/** Object classes some enabled camera detects. */
+export function detectedClasses(config: CrosscamConfig): ObjectClass[] {
+  return [...new Set(config.cameras.filter((camera) => camera.enabled).flatMap((camera) => camera.detect.classes))];
+}

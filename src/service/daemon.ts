@@ -1,0 +1,227 @@
+/**
+ * crosscam run: cameras → vision pipelines → identity decisions → MQTT, wired over a
+ * typed event bus. Stages start in data-flow order and stop in reverse; SIGHUP reloads
+ * the cameras, SIGTERM drains (see stop()).
+ */
+import { access } from 'node:fs/promises';
+import type { CameraConfig, CrosscamConfig } from '../config/schema.js';
+import { ExitCode } from '../core/exit-codes.js';
+import type { Logger } from '../core/logger.js';
+import { OperatorError } from '../core/operator-error.js';
+import { openStateStore } from '../core/state-store.js';
+import { Gallery } from '../gallery/gallery.js';
+import { CameraSource } from '../ingest/camera-source.js';
+import { sourceKind } from '../ingest/ffmpeg-command.js';
+import { Matcher } from '../match/matcher.js';
+import { CameraPipeline } from '../pipeline/camera-pipeline.js';
+import { cameraPipelineOptions, openVisionModels, readConfigFile, type VisionModels } from '../pipeline/setup.js';
+import { buildStatsMessage } from '../publish/builders.js';
+import { startEmbeddedBroker, type EmbeddedBroker } from '../publish/embedded-broker.js';
+import { MqttPublisher } from '../publish/mqtt-publisher.js';
+import { Outbox } from '../publish/outbox.js';
+import { CameraWorker } from './camera-worker.js';
+import { operatorCommands } from './commands.js';
+import { cameraSourceOptions, matcherOptions, publisherOptions } from './daemon-options.js';
+import type { DaemonEvents } from './daemon-events.js';
+import { EventBus } from './event-bus.js';
+import { MatchStage } from './match-stage.js';
+import { PublishStage } from './publish-stage.js';
+import { Scheduler } from './scheduler.js';
+
+export interface DaemonOptions {
+  configFile: string;
+  logger: Logger;
+  /** Overrides config models.dir. */
+  modelsDir?: string;
+}
+
+/** File cameras must exist at start: a typo is a config problem, not a camera outage. */
+async function checkFileSources(config: CrosscamConfig): Promise<void> {
+  for (const camera of config.cameras.filter((c) => c.enabled && sourceKind(c.url) === 'file')) {
+    const file = camera.url.replace(/^file:\/\//i, '');
+    await access(file).catch(() => {
+      throw new OperatorError(
+        `camera ${camera.id}: video file ${file} not found (for the demo, put the PETS09-S2L1 clip at ../shared/data/PETS09-S2L1/vtest.avi or set CROSSCAM_DEMO_VIDEO)`,
+        ExitCode.NO_INPUT,
+      );
+    });
+  }
+}
+
+export class Daemon {
+  private readonly workers = new Map<string, { camera: CameraConfig; worker: CameraWorker }>();
+  private readonly startedAt = Date.now();
+  private statsTimer: NodeJS.Timeout | undefined;
+  private cpu = { usage: process.cpuUsage(), at: performance.now() };
+  private stopping: Promise<void> | undefined;
+
+  private constructor(
+    private config: CrosscamConfig,
+    private readonly parts: {
+      options: DaemonOptions;
+      logger: Logger;
+      bus: EventBus<DaemonEvents>;
+      store: ReturnType<typeof openStateStore>;
+      gallery: Gallery;
+      models: VisionModels;
+      broker: EmbeddedBroker | undefined;
+      publisher: MqttPublisher;
+      matchStage: MatchStage;
+      publishStage: PublishStage;
+      scheduler: Scheduler;
+    },
+  ) {}
+
+  static async start(options: DaemonOptions): Promise<Daemon> {
+    const { logger } = options;
+    const loaded = await readConfigFile(options.configFile);
+    const { config } = loaded;
+    logger.level = config.log.level;
+    await checkFileSources(config);
+    const models = await openVisionModels({ ...loaded, logger, ...(options.modelsDir ? { modelsDir: options.modelsDir } : {}) });
+    const store = openStateStore({ path: config.gallery.path, mapSizeMb: config.gallery.map_size_mb });
+    const gallery = new Gallery({
+      store,
+      exemplarsPerIdentity: config.gallery.exemplars_per_identity,
+      retention: { sightingsDays: config.gallery.retention.sightings_days, identitiesDays: config.gallery.retention.identities_days },
+    });
+    const matcher = new Matcher(matcherOptions(config, gallery));
+    const broker = config.mqtt.embedded_broker.enabled
+      ? await startEmbeddedBroker({ host: config.mqtt.embedded_broker.host, port: config.mqtt.embedded_broker.port, logger })
+      : undefined;
+    const outbox = new Outbox(store, { maxMessages: config.mqtt.outbox.max_messages, logger });
+    const commands = operatorCommands({ gallery, matcher, embedders: models.embedders });
+    const publisher = new MqttPublisher(publisherOptions(config, { outbox, commands, logger, ...(broker ? { brokerUrl: broker.url } : {}) }));
+    const bus = new EventBus<DaemonEvents>(logger);
+    const daemon = new Daemon(config, {
+      options,
+      logger,
+      bus,
+      store,
+      gallery,
+      models,
+      broker,
+      publisher,
+      matchStage: new MatchStage({ bus, matcher, logger }),
+      publishStage: new PublishStage({ bus, publisher, logger }),
+      scheduler: new Scheduler({
+        gallery,
+        logger,
+        retentionCron: config.schedules.retention,
+        reclusterCron: config.schedules.recluster,
+        mergeThreshold: config.matching.merge_threshold,
+        ...(config.schedules.timezone !== undefined ? { timezone: config.schedules.timezone } : {}),
+      }),
+    });
+    daemon.parts.publisher.start();
+    daemon.parts.publishStage.start();
+    daemon.parts.matchStage.start();
+    daemon.parts.scheduler.start();
+    for (const camera of config.cameras.filter((c) => c.enabled)) daemon.startCamera(camera);
+    daemon.statsTimer = setInterval(() => daemon.publishStats(), config.mqtt.stats_interval_s * 1000);
+    logger.info(
+      { node: config.node_id, cameras: [...daemon.workers.keys()], providers: models.providers, broker: broker?.url ?? config.mqtt.url },
+      `crosscam running: ${daemon.workers.size} cameras, node ${config.node_id}`,
+    );
+    return daemon;
+  }
+
+  get shutdownTimeoutS(): number {
+    return this.config.service.shutdown_timeout_s;
+  }
+
+  /** SIGHUP: re-reads the config and restarts only the cameras that were added, removed or changed. */
+  async reload(): Promise<void> {
+    const { logger } = this.parts;
+    let next: CrosscamConfig;
+    try {
+      next = (await readConfigFile(this.parts.options.configFile)).config;
+      await checkFileSources(next);
+    } catch (error) {
+      logger.error({ err: error }, `config reload refused, keeping the running config: ${error instanceof Error ? error.message : String(error)}`);
+      return;
+    }
+    const wanted = new Map(next.cameras.filter((c) => c.enabled).map((c) => [c.id, c]));
+    const changed = [...this.workers.values()].filter(({ camera }) => JSON.stringify(camera) !== JSON.stringify(wanted.get(camera.id)));
+    await Promise.all(changed.map(({ camera }) => this.stopCamera(camera.id, !wanted.has(camera.id))));
+    // Cameras and the log level apply now; other sections are wired into running stages.
+    const sections = (Object.keys(next) as (keyof CrosscamConfig)[]).filter(
+      (key) => key !== 'cameras' && key !== 'log' && JSON.stringify(next[key]) !== JSON.stringify(this.config[key]),
+    );
+    this.config = { ...this.config, cameras: next.cameras, log: next.log };
+    logger.level = next.log.level;
+    for (const camera of wanted.values()) if (!this.workers.has(camera.id)) this.startCamera(camera);
+    if (sections.length > 0) logger.warn({ sections }, `config sections ${sections.join(', ')} changed: they take effect at the next restart`);
+    logger.info({ restarted: changed.map((c) => c.camera.id), cameras: [...this.workers.keys()] }, 'config reloaded');
+  }
+
+  /**
+   * SIGTERM: cameras stop (the frame in hand finishes, live tracks end and are decided),
+   * every event reaches the outbox, the outbox is flushed to the broker, `offline` is
+   * published, then the gallery is closed.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= this.shutdown();
+    return this.stopping;
+  }
+
+  private async shutdown(): Promise<void> {
+    const { parts } = this;
+    clearInterval(this.statsTimer);
+    await Promise.all([...this.workers.keys()].map((id) => this.stopCamera(id, false)));
+    await parts.scheduler.stop();
+    parts.matchStage.stop();
+    await parts.publishStage.settled();
+    parts.publishStage.stop();
+    await parts.publisher.stop({ drainTimeoutMs: this.config.service.shutdown_timeout_s * 1000 * 0.6 });
+    await parts.broker?.stop();
+    await parts.models.release();
+    await parts.store.close();
+    parts.logger.info('crosscam stopped');
+  }
+
+  private startCamera(camera: CameraConfig): void {
+    const { parts } = this;
+    const logger = parts.logger.child({ camera: camera.id });
+    const worker = new CameraWorker({
+      source: new CameraSource(cameraSourceOptions(this.config, camera, logger)),
+      pipeline: new CameraPipeline(cameraPipelineOptions(this.config, camera, parts.models)),
+      bus: parts.bus,
+      logger,
+      zones: camera.zones,
+      updateIntervalS: this.config.track.update_interval_s,
+      ...(this.config.matching.decide_early ? { readyAfterCrops: this.config.embed.best_crops } : {}),
+    });
+    this.workers.set(camera.id, { camera, worker });
+    worker.start();
+  }
+
+  private async stopCamera(id: string, removed: boolean): Promise<void> {
+    const entry = this.workers.get(id);
+    if (!entry) return;
+    this.workers.delete(id);
+    await entry.worker.stop();
+    if (removed) this.parts.publisher.clearCameraStatus(id);
+  }
+
+  private publishStats(): void {
+    const { parts } = this;
+    const now = performance.now();
+    const usage = process.cpuUsage(this.cpu.usage);
+    const cpuPercent = ((usage.user + usage.system) / 1000 / (now - this.cpu.at)) * 100;
+    this.cpu = { usage: process.cpuUsage(), at: now };
+    const gallery = parts.gallery.stats();
+    const outbox = parts.publisher.counts();
+    const snapshot = {
+      at: Date.now(),
+      uptimeS: (Date.now() - this.startedAt) / 1000,
+      cameras: [...this.workers.values()].map(({ worker }) => worker.takeStats()),
+      gallery: { identities: gallery.identities, sightings: gallery.sightings },
+      outbox: { pending: outbox.pending, dropped: outbox.dropped },
+      providers: parts.models.providers,
+      process: { cpuPercent, rssBytes: process.memoryUsage().rss },
+    };
+    parts.publisher.publishStats(buildStatsMessage(snapshot));
+    parts.logger.debug({ stats: snapshot }, 'stats');
+  }
+}

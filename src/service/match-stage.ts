@@ -1,0 +1,86 @@
+/**
+ * The identity stage: decides who each track is (early, once a live track has its best
+ * crops, and again when it ends), annotates every track event with its identity and
+ * announces the decisions.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '../core/logger.js';
+import type { MatchDecision } from '../match/decision.js';
+import type { Matcher } from '../match/matcher.js';
+import type { TrackSighting } from '../pipeline/camera-pipeline.js';
+import type { DaemonEvents, TrackEvent } from './daemon-events.js';
+import type { EventBus } from './event-bus.js';
+
+export interface MatchStageOptions {
+  bus: EventBus<DaemonEvents>;
+  matcher: Pick<Matcher, 'decide'>;
+  logger: Logger;
+}
+
+const trackKey = (sighting: TrackSighting) => `${sighting.cameraId}#${sighting.trackId}#${sighting.firstSeenAt}`;
+
+/** `right#7 ← left#3, similarity 0.78 ...`: the readable line an operator tails. */
+export function describeMatch(decision: MatchDecision): string {
+  const side = (ref: { cameraId: string; trackId: number; lastSeenAt: number }) =>
+    `${ref.cameraId}#${ref.trackId} (${new Date(ref.lastSeenAt).toISOString().slice(11, 19)})`;
+  const matched = decision.matched ? side(decision.matched) : 'watch list';
+  const figures = [
+    decision.similarity !== undefined ? `similarity ${decision.similarity.toFixed(3)}` : undefined,
+    decision.margin !== undefined ? `margin ${decision.margin.toFixed(3)}` : undefined,
+    `${decision.candidates} candidate${decision.candidates === 1 ? '' : 's'}`,
+    decision.confidence !== undefined ? `confidence ${decision.confidence.toFixed(2)}${decision.highConfidence ? '' : ' (low)'}` : undefined,
+  ].filter(Boolean);
+  return `match ${decision.identityId}: ${side(decision.sighting)} ← ${matched}, ${figures.join(', ')}`;
+}
+
+export class MatchStage {
+  /** Identity of each live track decided early. */
+  private readonly identities = new Map<string, string>();
+  private readonly unsubscribe: (() => void)[] = [];
+
+  constructor(private readonly options: MatchStageOptions) {}
+
+  start(): void {
+    const { bus } = this.options;
+    this.unsubscribe.push(
+      bus.on('trackReady', 'match', ({ sighting, embedding }) => {
+        const decision = this.decide(sighting, embedding);
+        if (decision) this.identities.set(trackKey(sighting), decision.identityId);
+      }),
+      bus.on('track', 'match', (event) => this.onTrack(event)),
+    );
+  }
+
+  stop(): void {
+    this.unsubscribe.splice(0).forEach((off) => off());
+  }
+
+  private onTrack(event: TrackEvent): void {
+    const key = trackKey(event.sighting);
+    let identityId = this.identities.get(key) ?? null;
+    if (event.type === 'end') {
+      this.identities.delete(key);
+      identityId = this.decide(event.sighting, event.embedding)?.identityId ?? identityId;
+    }
+    this.options.bus.emit('sighting', {
+      eventId: randomUUID(),
+      type: event.type,
+      at: event.at,
+      track: event.sighting,
+      identityId,
+      zones: event.zones,
+    });
+  }
+
+  private decide(sighting: TrackSighting, embedding: Float32Array | undefined): MatchDecision | undefined {
+    if (!embedding) return undefined;
+    const decision = this.options.matcher.decide({ ...sighting, embedding });
+    if (!decision) return undefined;
+    // A repeat decision (the end of a track decided early) refines the gallery; it is not news.
+    if (decision.updateOf === undefined) {
+      if (decision.outcome === 'matched') this.options.logger.info({ identity: decision.identityId, event: decision.eventId }, describeMatch(decision));
+      this.options.bus.emit('decision', decision);
+    }
+    return decision;
+  }
+}

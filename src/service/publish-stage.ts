@@ -1,0 +1,56 @@
+/**
+ * The MQTT stage: turns the bus's camera statuses, sightings and cross-camera decisions
+ * into messages of the MQTT contract. Events are handed to the publisher's durable
+ * outbox; `settled()` waits until every one handed over so far is committed.
+ */
+import type { Logger } from '../core/logger.js';
+import {
+  buildCameraStatusMessage,
+  buildMatchMessage,
+  buildSightingMessage,
+  isAttachedDecision,
+} from '../publish/builders.js';
+import type { MqttPublisher } from '../publish/mqtt-publisher.js';
+import type { DaemonEvents } from './daemon-events.js';
+import type { EventBus } from './event-bus.js';
+
+export interface PublishStageOptions {
+  bus: EventBus<DaemonEvents>;
+  publisher: Pick<MqttPublisher, 'publishSighting' | 'publishMatch' | 'publishCameraStatus'>;
+  logger: Logger;
+}
+
+export class PublishStage {
+  private readonly pending = new Set<Promise<void>>();
+  private readonly unsubscribe: (() => void)[] = [];
+
+  constructor(private readonly options: PublishStageOptions) {}
+
+  start(): void {
+    const { bus, publisher } = this.options;
+    this.unsubscribe.push(
+      bus.on('cameraStatus', 'publish', (status) => publisher.publishCameraStatus(buildCameraStatusMessage(status))),
+      bus.on('sighting', 'publish', (event) => this.track(publisher.publishSighting(buildSightingMessage(event)))),
+      bus.on('decision', 'publish', (decision) => {
+        // `matches` carries cross-camera decisions only; same-camera returns show as the sighting's identity.
+        if (decision.outcome === 'matched' && isAttachedDecision(decision)) this.track(publisher.publishMatch(buildMatchMessage(decision)));
+      }),
+    );
+  }
+
+  stop(): void {
+    this.unsubscribe.splice(0).forEach((off) => off());
+  }
+
+  /** Resolves when every event handed to the publisher so far is in the outbox. */
+  async settled(): Promise<void> {
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  }
+
+  private track(committed: Promise<void>): Promise<void> {
+    const tracked = committed.catch((error: unknown) => this.options.logger.error({ err: error }, 'event could not be stored in the outbox'));
+    this.pending.add(tracked);
+    void tracked.finally(() => this.pending.delete(tracked));
+    return tracked;
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * Scheduled gallery maintenance (node-cron): retention of old sightings and identities,
+ * and re-clustering that merges identities the matcher split. A job that fails is
+ * logged and runs again at its next time; jobs never overlap themselves.
+ */
+import cron, { type ScheduledTask } from 'node-cron';
+import type { Logger } from '../core/logger.js';
+import type { Gallery } from '../gallery/gallery.js';
+
+export interface SchedulerOptions {
+  gallery: Pick<Gallery, 'applyRetention' | 'recluster'>;
+  logger: Logger;
+  retentionCron: string;
+  /** null: no re-clustering. */
+  reclusterCron: string | null;
+  mergeThreshold: number;
+  timezone?: string;
+  now?: () => number;
+}
+
+export class Scheduler {
+  private readonly tasks: ScheduledTask[] = [];
+
+  constructor(private readonly options: SchedulerOptions) {}
+
+  start(): void {
+    this.add('retention', this.options.retentionCron, () => this.retention());
+    if (this.options.reclusterCron !== null) this.add('recluster', this.options.reclusterCron, () => this.recluster());
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.tasks.splice(0).map((task) => task.destroy()));
+  }
+
+  async retention(): Promise<void> {
+    const removed = this.options.gallery.applyRetention((this.options.now ?? Date.now)());
+    this.options.logger.info({ job: 'retention', ...removed }, `retention removed ${removed.sightings} sightings and ${removed.identities} identities`);
+  }
+
+  async recluster(): Promise<void> {
+    const merges = await this.options.gallery.recluster({ mergeThreshold: this.options.mergeThreshold });
+    const merged = merges.reduce((sum, merge) => sum + merge.merged.length, 0);
+    this.options.logger.info({ job: 'recluster', merges }, `re-clustering merged ${merged} identities into ${merges.length}`);
+  }
+
+  private add(name: string, expression: string, job: () => Promise<void>): void {
+    const task = cron.schedule(
+      expression,
+      () =>
+        job().catch((error: unknown) => this.options.logger.error({ job: name, err: error }, `scheduled ${name} failed`)),
+      { name, noOverlap: true, ...(this.options.timezone ? { timezone: this.options.timezone } : {}) },
+    );
+    this.tasks.push(task);
+  }
+}
