@@ -77,6 +77,7 @@ test('match: both sides with camera, track, first/last seen, pts and box; simila
     similarity: 0.8123,
     margin: 0.1235,
     candidates: 5,
+    watchlist_label: null,
     confidence: 0.6346,
     low_confidence: false,
   });
@@ -85,11 +86,20 @@ test('match: both sides with camera, track, first/last seen, pts and box; simila
   assert.equal(low.confidence, null);
 });
 
-test('only decisions that attached to an earlier sighting are match events', () => {
+test('only decisions that attached to a known identity are match events', () => {
   assert.equal(isAttachedDecision(matchDecision), true);
   const { matched: _matched, similarity: _similarity, margin: _margin, ...rest } = matchDecision;
   assert.equal(isAttachedDecision({ ...rest, outcome: 'new-identity' }), false);
   assert.equal(isAttachedDecision({ ...matchDecision, outcome: 'new-identity' }), false);
+});
+
+test('a first watch-list hit is a match without an earlier sighting, carrying the label', () => {
+  const { matched: _matched, ...firstHit } = matchDecision;
+  const hit = { ...firstHit, watchlistLabel: 'lost child, red coat' };
+  assert.equal(isAttachedDecision(hit), true);
+  const message = buildMatchMessage(hit);
+  assert.equal(message.matched, null);
+  assert.equal(message.watchlist_label, 'lost child, red coat');
 });
 
 test('stats: per-camera figures, outbox, providers, process cpu and rss in MB', () => {

@@ -31,8 +31,10 @@ export interface MatchDecision {
   outcome: MatchOutcome;
   /** The track being decided. */
   sighting: SightingRef;
-  /** For matched/reappeared: the identity's earlier sighting that the track matched. */
+  /** For matched/reappeared: the identity's earlier sighting that the track matched (absent on a first watch-list hit). */
   matched?: SightingRef;
+  /** Set when the identity is on the operator's watch list: its label. */
+  watchlistLabel?: string;
   /** Cosine similarity to the chosen identity's prototype (matched/reappeared). */
   similarity?: number;
   /** Similarity minus the runner-up's (or minus 0 when there is a single candidate). */

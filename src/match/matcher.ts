@@ -230,6 +230,7 @@ export class Matcher {
         outcome: chosen === undefined ? 'new-identity' : chosen.qualification.sameCamera ? 'reappeared' : 'matched',
         sighting,
         ...(chosen?.qualification.via ? { matched: chosen.qualification.via } : {}),
+        ...(identity.watchlist ? { watchlistLabel: identity.label ?? identity.id } : {}),
         ...(chosen ? { similarity: chosen.similarity, margin } : {}),
         candidates: scores.length,
         confidence,

@@ -104,11 +104,11 @@ function matchSide(ref: SightingRef): MatchSide {
   };
 }
 
-/** A decision that attached the track to an identity seen before (`matched` or `reappeared`). */
-export type AttachedDecision = MatchDecision & { matched: SightingRef; similarity: number; margin: number };
+/** A decision that attached the track to a known identity (`matched` or `reappeared`). */
+export type AttachedDecision = MatchDecision & { similarity: number; margin: number };
 
 export function isAttachedDecision(decision: MatchDecision): decision is AttachedDecision {
-  return decision.outcome !== 'new-identity' && decision.matched !== undefined && decision.similarity !== undefined && decision.margin !== undefined;
+  return decision.outcome !== 'new-identity' && decision.similarity !== undefined && decision.margin !== undefined;
 }
 
 export function buildMatchMessage(decision: AttachedDecision): MatchMessage {
@@ -118,7 +118,8 @@ export function buildMatchMessage(decision: AttachedDecision): MatchMessage {
     class: decision.objectClass,
     time: iso(decision.decidedAt),
     sighting: matchSide(decision.sighting),
-    matched: matchSide(decision.matched),
+    matched: decision.matched ? matchSide(decision.matched) : null,
+    watchlist_label: decision.watchlistLabel ?? null,
     similarity: round(decision.similarity, 4),
     margin: round(decision.margin, 4),
     candidates: decision.candidates,

@@ -23,14 +23,15 @@ const trackKey = (sighting: TrackSighting) => `${sighting.cameraId}#${sighting.t
 export function describeMatch(decision: MatchDecision): string {
   const side = (ref: { cameraId: string; trackId: number; lastSeenAt: number }) =>
     `${ref.cameraId}#${ref.trackId} (${new Date(ref.lastSeenAt).toISOString().slice(11, 19)})`;
-  const matched = decision.matched ? side(decision.matched) : 'watch list';
+  const matched = decision.matched ? side(decision.matched) : 'enrolment';
+  const label = decision.watchlistLabel !== undefined ? ` [watch list: ${decision.watchlistLabel}]` : '';
   const figures = [
     decision.similarity !== undefined ? `similarity ${decision.similarity.toFixed(3)}` : undefined,
     decision.margin !== undefined ? `margin ${decision.margin.toFixed(3)}` : undefined,
     `${decision.candidates} candidate${decision.candidates === 1 ? '' : 's'}`,
     decision.confidence !== undefined ? `confidence ${decision.confidence.toFixed(2)}${decision.highConfidence ? '' : ' (low)'}` : undefined,
   ].filter(Boolean);
-  return `match ${decision.identityId}: ${side(decision.sighting)} ← ${matched}, ${figures.join(', ')}`;
+  return `match ${decision.identityId}${label}: ${side(decision.sighting)} ← ${matched}, ${figures.join(', ')}`;
 }
 
 export class MatchStage {
@@ -78,7 +79,7 @@ export class MatchStage {
     if (!decision) return undefined;
     // A repeat decision (the end of a track decided early) refines the gallery; it is not news.
     if (decision.updateOf === undefined) {
-      if (decision.outcome === 'matched') this.options.logger.info({ identity: decision.identityId, event: decision.eventId }, describeMatch(decision));
+      if (decision.outcome === 'matched' || decision.watchlistLabel !== undefined) this.options.logger.info({ identity: decision.identityId, event: decision.eventId }, describeMatch(decision));
       this.options.bus.emit('decision', decision);
     }
     return decision;

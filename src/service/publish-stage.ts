@@ -32,8 +32,9 @@ export class PublishStage {
       bus.on('cameraStatus', 'publish', (status) => publisher.publishCameraStatus(buildCameraStatusMessage(status))),
       bus.on('sighting', 'publish', (event) => this.track(publisher.publishSighting(buildSightingMessage(event)))),
       bus.on('decision', 'publish', (decision) => {
-        // `matches` carries cross-camera decisions only; same-camera returns show as the sighting's identity.
-        if (decision.outcome === 'matched' && isAttachedDecision(decision)) this.track(publisher.publishMatch(buildMatchMessage(decision)));
+        // `matches` carries cross-camera decisions and watch-list hits; same-camera returns show as the sighting's identity.
+        const news = decision.outcome === 'matched' || decision.watchlistLabel !== undefined;
+        if (news && isAttachedDecision(decision)) this.track(publisher.publishMatch(buildMatchMessage(decision)));
       }),
     );
   }
