@@ -51,8 +51,9 @@ export function groundTruthIdentity(gtByFrame: ReadonlyMap<number, readonly MotR
   return best?.id ?? null;
 }
 
+/** A first watch-list hit (`matched` null) has no earlier side to score: never correct here. */
 export function scoreMatch(
-  match: { sighting: MatchSideRef; matched: MatchSideRef },
+  match: { sighting: MatchSideRef; matched: MatchSideRef | null },
   gtByFrame: ReadonlyMap<number, readonly MotRecord[]>,
   cameras: Readonly<Record<string, VirtualCamera>>,
   video: SourceVideo,
@@ -65,6 +66,6 @@ export function scoreMatch(
     return groundTruthIdentity(gtByFrame, sourceFrameAt(side.pts, video), box);
   };
   const sightingIdentity = identityOf(match.sighting);
-  const matchedIdentity = identityOf(match.matched);
+  const matchedIdentity = match.matched ? identityOf(match.matched) : null;
   return { sightingIdentity, matchedIdentity, correct: sightingIdentity !== null && sightingIdentity === matchedIdentity };
 }

@@ -124,7 +124,8 @@ export class CameraWorker {
     for (const sighting of result.updated) {
       this.announceIfReady(sighting);
       const last = this.lastUpdate.get(sighting.trackId) ?? -Infinity;
-      if (sighting.lastPts - last >= this.options.updateIntervalS) {
+      // Tolerance: media times are sums of float frame steps (1.4 − 0.4 < 1).
+      if (sighting.lastPts - last >= this.options.updateIntervalS - 1e-6) {
         this.lastUpdate.set(sighting.trackId, sighting.lastPts);
         this.emitTrack('update', sighting, at);
       }
