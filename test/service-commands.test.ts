@@ -1,0 +1,72 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import type { Box } from '../src/core/geometry.js';
+import { openStateStore } from '../src/core/state-store.js';
+import { OBJECT_CLASSES, type Frame, type ObjectClass } from '../src/core/types.js';
+import { normalised } from '../src/core/vectors.js';
+import { Gallery } from '../src/gallery/gallery.js';
+import { Matcher, type ClassMatchingOptions } from '../src/match/matcher.js';
+import { CommandError } from '../src/publish/requests.js';
+import { operatorCommands } from '../src/service/commands.js';
+
+const CLASSES = Object.fromEntries(OBJECT_CLASSES.map((name) => [name, { threshold: 0.6, minMargin: 0.05 }])) as Record<ObjectClass, ClassMatchingOptions>;
+
+test('operator commands: enrol from an image, lookup, identities, forget, and clear errors', async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'crosscam-commands-'));
+  const store = openStateStore({ path: dir, mapSizeMb: 64 });
+  t.after(async () => {
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  const gallery = new Gallery({ store, exemplarsPerIdentity: 3, retention: { sightingsDays: 30, identitiesDays: 90 } });
+  const matcher = new Matcher({ gallery, classes: CLASSES, windowS: 600, sameCamera: { enabled: true, minGapS: 10 }, minTrackQuality: 0.1, momentum: 0.9 });
+  const seen: { frame: Pick<Frame, 'width' | 'height'>; boxes: Box[]; red: number }[] = [];
+  // The "model" embeds the mean red level of the crop, so the test sees that real pixels arrived.
+  const embedder = {
+    embed: async (frame: Frame, boxes: Box[]) => {
+      let red = 0;
+      for (let i = 0; i < frame.data.length; i += 3) red += frame.data[i];
+      seen.push({ frame, boxes, red: red / (frame.data.length / 3) });
+      return [normalised(Float32Array.of(1, 0, 0))];
+    },
+  };
+  const commands = operatorCommands({ gallery, matcher, embedders: { person: embedder } });
+  const png = await sharp({ create: { width: 32, height: 64, channels: 4, background: { r: 200, g: 10, b: 10, alpha: 1 } } }).png().toBuffer();
+
+  const enrolled = (await commands.enrol.handle(commands.enrol.input.parse({ image: png.toString('base64'), label: 'red coat' }))) as Record<string, unknown>;
+  assert.equal(enrolled.identity, 'person-000001');
+  assert.equal(enrolled.watchlist, true);
+  assert.equal(enrolled.label, 'red coat');
+  assert.deepEqual(seen[0].boxes, [{ x1: 0, y1: 0, x2: 32, y2: 64 }], 'the whole image is the crop');
+  assert.equal(Math.round(seen[0].red), 200, 'RGB pixels without alpha reached the embedder');
+
+  // A track seen later matches the watch-list identity.
+  const decision = matcher.decide({
+    cameraId: 'gate', trackId: 4, objectClass: 'person', firstSeenAt: 1_000, lastSeenAt: 5_000,
+    embedding: normalised(Float32Array.of(0.95, 0.1, 0)), quality: 0.7, bestCrop: { pts: 2, box: { x1: 1, y1: 2, x2: 30, y2: 90 } },
+  });
+  assert.equal(decision?.identityId, 'person-000001');
+  assert.equal(decision?.watchlistLabel, 'red coat');
+
+  const lookup = (await commands.lookup.handle(commands.lookup.input.parse({ identity: 'person-000001' }))) as { recent: { camera: string; track_id: number }[]; sightings: number };
+  assert.equal(lookup.sightings, 1);
+  assert.deepEqual(lookup.recent.map((s) => [s.camera, s.track_id]), [['gate', 4]]);
+  const list = (await commands.identities.handle(commands.identities.input.parse({}))) as { total: number };
+  assert.equal(list.total, 1);
+
+  assert.deepEqual(await commands.forget.handle(commands.forget.input.parse({ identity: 'person-000001' })), { identity: 'person-000001', sightings_removed: 1 });
+  await assert.rejects(commands.lookup.handle(commands.lookup.input.parse({ identity: 'person-000001' })), (error: CommandError) => error.code === 'not_found');
+  await assert.rejects(
+    commands.enrol.handle(commands.enrol.input.parse({ image: Buffer.from('definitely not an image').toString('base64'), label: 'x' })),
+    (error: CommandError) => error.code === 'invalid_image',
+  );
+  await assert.rejects(
+    commands.enrol.handle(commands.enrol.input.parse({ image: png.toString('base64'), label: 'x', class: 'car' })),
+    (error: CommandError) => error.code === 'unsupported' && /no re-ID model is configured for car/.test(error.message),
+  );
+  assert.equal(commands.enrol.input.safeParse({ image: 'not base64 !!!', label: 'x' }).success, false, 'malformed input is refused before the handler');
+});
