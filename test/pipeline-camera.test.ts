@@ -113,3 +113,23 @@ test('class without a re-ID model, masked detections and low-quality crops give 
   assert.ok(ended.every((t) => t.embedding === undefined && t.crops === 0));
   assert.equal(embedder.calls.length, 0);
 });
+
+test('a track keeps the wall-clock start it was first reported with, however frame arrival jitters', async () => {
+  const pipeline = new CameraPipeline({
+    cameraId: 'gate',
+    detector: scriptedDetector((i) => [person(100 + 5 * i, 100)]),
+    embedders: {},
+    filter: FILTER,
+    bestCrops: 3,
+    minCropQuality: 0,
+  });
+  const starts = new Set<number>();
+  for (let i = 0; i < 12; i++) {
+    // Frames arrive 0-37 ms late: the derived start would move with each one.
+    const result = await pipeline.process(frame(i, 1_000_000 + i * 200 + ((i * 37) % 38)));
+    for (const s of [...result.started, ...result.updated]) starts.add(s.firstSeenAt);
+  }
+  const ended = pipeline.finish();
+  starts.add(ended[0].firstSeenAt);
+  assert.equal(starts.size, 1, `one start time, got ${[...starts].join(', ')}`);
+});

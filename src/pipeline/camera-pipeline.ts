@@ -73,6 +73,8 @@ export class CameraPipeline {
   readonly cameraId: string;
   private readonly tracker: ByteTracker;
   private readonly appearances = new Map<number, TrackEmbedding>();
+  /** Wall-clock start of each live track, fixed when first reported: it is part of the track's key downstream. */
+  private readonly firstSeenAt = new Map<number, number>();
   /** Clock of the latest frame, to turn track media times into wall-clock times. */
   private clock = { pts: 0, receivedAt: 0 };
 
@@ -142,6 +144,11 @@ export class CameraPipeline {
 
   private sighting(track: TrackView): TrackSighting {
     const best = this.appearances.get(track.id)?.bestCrop();
+    let firstSeenAt = this.firstSeenAt.get(track.id);
+    if (firstSeenAt === undefined) {
+      firstSeenAt = this.wallClock(track.firstPts);
+      this.firstSeenAt.set(track.id, firstSeenAt);
+    }
     return {
       cameraId: this.cameraId,
       trackId: track.id,
@@ -153,7 +160,7 @@ export class CameraPipeline {
       lastPts: track.lastPts,
       firstFrameIndex: track.firstFrameIndex,
       lastFrameIndex: track.lastFrameIndex,
-      firstSeenAt: this.wallClock(track.firstPts),
+      firstSeenAt,
       lastSeenAt: this.wallClock(track.lastPts),
       quality: best?.quality ?? 0,
       ...(best ? { bestCrop: best } : {}),
@@ -164,6 +171,7 @@ export class CameraPipeline {
     const sighting = this.sighting(track);
     const appearance = this.appearances.get(track.id);
     this.appearances.delete(track.id);
+    this.firstSeenAt.delete(track.id);
     const embedding = appearance?.embedding();
     return { ...sighting, ...(embedding ? { embedding } : {}), crops: appearance?.size ?? 0 };
   }
