@@ -18,7 +18,13 @@ import { collectMqtt } from '../test/support/mqtt-collector.js';
 import { freePort } from '../test/support/ports.js';
 import { PETS_GT, PETS_VIDEO } from '../test/support/shared-data.js';
 
-const { values: args } = parseArgs({ options: { seconds: { type: 'string', default: '90' }, out: { type: 'string', default: 'bench/daemon-report.md' } } });
+const { values: args } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '90' },
+    out: { type: 'string', default: 'bench/daemon-report.md' },
+    config: { type: 'string', default: 'config/demo.yaml' },
+  },
+});
 const runSeconds = Number(args.seconds);
 const LOOP_S = 79.5; // 795 frames at 10 fps
 const WARM_UP_S = 15;
@@ -43,7 +49,7 @@ const percentile = (values: number[], p: number) => {
 };
 const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / Math.max(values.length, 1);
 
-const demo = parseYaml(await readFile('config/demo.yaml', 'utf8')) as Record<string, Record<string, unknown>>;
+const demo = parseYaml(await readFile(args.config, 'utf8')) as Record<string, Record<string, unknown>>;
 const port = await freePort();
 const galleryDir = mkdtempSync(path.join(os.tmpdir(), 'crosscam-bench-gallery-'));
 const config = {
@@ -101,7 +107,7 @@ try {
     ['ground-truth people seen on both halves / found by a correct match', `${crossingIdentities} / ${foundIdentities}`],
   ];
   report =
-    `# crosscam daemon benchmark\n\n${new Date().toISOString()} — demo config (two halves of PETS09-S2L1 at 5 fps, real time, embedded broker), ` +
+    `# crosscam daemon benchmark\n\n${new Date().toISOString()} — ${args.config} (two halves of PETS09-S2L1 at 5 fps, real time, embedded broker), ` +
     `${runSeconds} s run, ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}.\n\n` +
     `| figure | value |\n|---|---|\n${rows.map(([k, v]) => `| ${k} | ${v} |`).join('\n')}\n\n` +
     `Matches of the first loop (sighting ← matched, ground-truth ids):\n\n` +

@@ -108,7 +108,7 @@ async function prepare(t: TestContext): Promise<Setup> {
       cameras: CAMERAS.map((id) => ({ id, url: rtsp.url(id), ffmpeg: { input_args: RTSP_INPUT_ARGS } })),
       mqtt: { url: broker.url, protocol_version: 5, qos: 1, stats_interval_s: 5 },
       gallery: { path: path.join(dir, 'gallery') },
-      topology: [{ from: 'left', to: 'right', min_s: -5, max_s: 60, bidirectional: true }],
+      topology: [{ from: 'left', to: 'right', min_s: -5, max_s: 10, bidirectional: true }],
     },
   });
   cleanups.push(() => daemon.dispose());

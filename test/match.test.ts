@@ -82,7 +82,7 @@ test('a new appearance creates an identity; the same appearance on another camer
   assert.equal(second.identityId, 'person-000001');
   assert.deepEqual(second.matched, first!.sighting);
   close(second.similarity, 1);
-  close(second.margin, 1, 1e-6); // alone: runner-up 0
+  close(second.margin, 0.4, 1e-6); // alone: the threshold 0.6 stands in for the runner-up
   assert.equal(second.candidates, 1);
   const identity = gallery.identity('person-000001')!;
   assert.equal(identity.count, 2);
@@ -91,17 +91,19 @@ test('a new appearance creates an identity; the same appearance on another camer
   assert.equal(gallery.sightingsOf('person-000001').length, 2);
 });
 
-test('threshold: similarity 0.6 matches at threshold 0.6 (a coin toss: low confidence), 0.59 does not', async (t) => {
+test('threshold: a lone candidate must beat the threshold 0.6 by min_margin 0.05: 0.65 matches (low confidence), 0.64 does not', async (t) => {
   const { gallery, matcher } = await setUp(t);
   matcher.decide(track('A', 1, 0, 10, vec(1, 0, 0)));
-  const atThreshold = matcher.decide(track('B', 1, 20, 30, unit(0.6, 0.8)))!;
-  assert.equal(atThreshold.outcome, 'matched');
-  close(atThreshold.similarity, 0.6);
-  close(atThreshold.confidence, 0, 1e-5);
-  assert.equal(atThreshold.highConfidence, false);
+  const justEnough = matcher.decide(track('B', 1, 20, 30, unit(0.65, 0.75)))!;
+  assert.equal(justEnough.outcome, 'matched');
+  close(justEnough.similarity, 0.65);
+  close(justEnough.margin, 0.05);
+  // softmax([0.65, 0.6] / 0.05) = [0.73106, 0.26894]; H = 0.58220; H / ln 2 = 0.83994; confidence 0.16006.
+  close(justEnough.confidence, 0.16006, 1e-5);
+  assert.equal(justEnough.highConfidence, false);
   assert.deepEqual(Array.from(gallery.prototype('person-000001')!), [1, 0, 0], 'a low-confidence match does not move the prototype');
 
-  const below = matcher.decide(track('C', 1, 40, 50, unit(0.59, 0.8)))!;
+  const below = matcher.decide(track('C', 1, 40, 50, unit(0.64, 0.76)))!;
   assert.equal(below.outcome, 'new-identity');
   assert.equal(below.identityId, 'person-000002');
   assert.equal(below.candidates, 1);
@@ -206,11 +208,12 @@ test('same camera: a return after min_gap_s reappears; a shorter gap or the sett
 test('the time window and topology filter candidates before similarity counts', async (t) => {
   const { matcher } = await setUp(t, { topology: [{ from: 'A', to: 'B', minS: 30, maxS: 60, bidirectional: true }] });
   matcher.decide(track('A', 1, 0, 10, vec(1, 0, 0)));
-  const tooFast = matcher.decide(track('B', 1, 20, 30, vec(1, 0, 0)))!;
+  // B's look is close to A's (0.9), but only its own identity can be a candidate on C.
+  const tooFast = matcher.decide(track('B', 1, 20, 30, unit(0.9, 0.43)))!;
   assert.equal(tooFast.outcome, 'new-identity', 'transit 10 s < 30 s');
   assert.equal(tooFast.candidates, 0);
   // On C (no topology to A or B): A's sighting ended 601 s before, out of the window; B's is in it.
-  const onC = matcher.decide(track('C', 2, 611, 620, vec(1, 0, 0)))!;
+  const onC = matcher.decide(track('C', 2, 611, 620, unit(0.9, 0.43)))!;
   assert.equal(onC.candidates, 1);
   assert.equal(onC.identityId, tooFast.identityId);
   assert.equal(onC.matched?.cameraId, 'B');

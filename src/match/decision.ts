@@ -37,7 +37,7 @@ export interface MatchDecision {
   watchlistLabel?: string;
   /** Cosine similarity to the chosen identity's prototype (matched/reappeared). */
   similarity?: number;
-  /** Similarity minus the runner-up's (or minus 0 when there is a single candidate). */
+  /** Similarity minus the runner-up's, or minus the threshold when that is higher (no runner-up, or a weak one). */
   margin?: number;
   /** Identities the track was compared with (after class, time-window and topology filters). */
   candidates: number;

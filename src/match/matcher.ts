@@ -187,7 +187,9 @@ export class Matcher {
   private decideNew(sighting: SightingRef, feature: Float32Array, options: DecideOptions): MatchDecision {
     const { threshold, minMargin } = this.classOptions(sighting.objectClass);
     const { scores, best, runnerUp } = this.candidates(sighting, feature);
-    const margin = best === undefined ? undefined : best.similarity - (runnerUp ?? 0);
+    // The runner-up is the second-best identity or "none of them" at the threshold, whichever is
+    // higher (as in the confidence): a lone candidate barely over the threshold is no match.
+    const margin = best === undefined ? undefined : best.similarity - Math.max(runnerUp ?? threshold, threshold);
     // Easily confused identities (high c_i) need a larger lead before a match is published.
     const requiredMargin = best === undefined ? 0 : minMargin + Math.max(0, this.gallery.difficulty(best.identity.id) - threshold);
     const chosen =

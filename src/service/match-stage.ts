@@ -77,6 +77,10 @@ export class MatchStage {
     if (!embedding) return undefined;
     const decision = this.options.matcher.decide({ ...sighting, embedding });
     if (!decision) return undefined;
+    this.options.logger.debug(
+      { camera: sighting.cameraId, track: sighting.trackId, identity: decision.identityId, outcome: decision.outcome, similarity: decision.similarity, candidates: decision.candidates, repeat: decision.updateOf !== undefined },
+      `decision ${decision.outcome} ${decision.identityId} for ${sighting.cameraId}#${sighting.trackId}`,
+    );
     // A repeat decision (the end of a track decided early) refines the gallery; it is not news.
     if (decision.updateOf === undefined) {
       if (decision.outcome === 'matched' || decision.watchlistLabel !== undefined) this.options.logger.info({ identity: decision.identityId, event: decision.eventId }, describeMatch(decision));
