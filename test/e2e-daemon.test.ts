@@ -241,7 +241,7 @@ test('e2e: crosscam run with an RTSP server and Mosquitto: correct matches, came
     st.diagnostic(
       `matches: ${unique.length} (${ids.length - unique.length} duplicates), ${correct.length} correct per gt.txt; ` +
         `sightings: ${new Set(sightingIds).size} (${sightingIds.length - new Set(sightingIds).size} duplicates); run ${seconds(Date.now() - env.startedAt)}; ` +
-        `last stats: ${JSON.stringify(stats?.cameras.map((c) => ({ camera: c.camera, fps: c.fps, skipped: c.skipped, detect_ms: c.detect_ms })))}, cpu ${stats?.process.cpu_percent}%`,
+        `last stats: ${JSON.stringify(stats?.cameras.map((c) => ({ camera: c.camera, fps: c.fps, skipped: c.skipped, pipeline_ms: c.pipeline_ms })))}, cpu ${stats?.process.cpu_percent}%`,
     );
 
     // Every payload validates against its committed schema.

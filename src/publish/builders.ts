@@ -31,7 +31,7 @@ export interface CameraStatsSnapshot {
   processedFrames: number;
   skippedFrames: number;
   /** Means over the stats interval; null when nothing was processed in it. */
-  detectMs: number | null;
+  pipelineMs: number | null;
   latencyMs: number | null;
 }
 
@@ -135,7 +135,7 @@ function cameraStats(camera: CameraStatsSnapshot): CameraStatsEntry {
     fps: round(camera.fps, 2),
     processed: camera.processedFrames,
     skipped: camera.skippedFrames,
-    detect_ms: camera.detectMs === null ? null : round(camera.detectMs, 1),
+    pipeline_ms: camera.pipelineMs === null ? null : round(camera.pipelineMs, 1),
     latency_ms: camera.latencyMs === null ? null : round(camera.latencyMs, 1),
   };
 }

@@ -88,11 +88,11 @@ export const matchMessage = z
 
 const cameraStats = z.object({
   camera: cameraId,
-  fps: nonNegative.describe('Frames per second received'),
+  fps: nonNegative.describe('Frames per second processed over the interval'),
   processed: count.describe('Frames processed since start'),
   skipped: count.describe('Frames skipped since start (inference busy)'),
-  detect_ms: nonNegative.nullable().describe('Mean detection time over the interval'),
-  latency_ms: nonNegative.nullable().describe('Mean frame-to-decision latency over the interval'),
+  pipeline_ms: nonNegative.nullable().describe('Mean time per frame in the vision pipeline (detect, track, embed) over the interval'),
+  latency_ms: nonNegative.nullable().describe('Mean time from a frame leaving ffmpeg to the end of its processing, over the interval'),
 });
 
 export const statsMessage = z

@@ -82,7 +82,7 @@ export class CameraWorker {
       fps: frames / seconds,
       processedFrames: this.processedFrames,
       skippedFrames: this.options.source.status().skippedFrames,
-      detectMs: frames > 0 ? processMs / frames : null,
+      pipelineMs: frames > 0 ? processMs / frames : null,
       latencyMs: frames > 0 ? latencyMs / frames : null,
     };
   }

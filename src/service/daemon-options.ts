@@ -1,7 +1,7 @@
 /** Config sections → options of the daemon's stages (the vision stages' mapping is in pipeline/setup.ts). */
 import type { CameraConfig, CrosscamConfig } from '../config/schema.js';
 import type { Logger } from '../core/logger.js';
-import { OBJECT_CLASSES, type ObjectClass } from '../core/types.js';
+import { OBJECT_CLASSES } from '../core/types.js';
 import type { Gallery } from '../gallery/gallery.js';
 import type { CameraSourceOptions } from '../ingest/camera-source.js';
 import type { MatcherOptions } from '../match/matcher.js';
@@ -79,9 +79,4 @@ export function publisherOptions(
     commands: deps.commands,
     logger: deps.logger,
   };
-}
-
-/** Object classes some enabled camera detects. */
-export function detectedClasses(config: CrosscamConfig): ObjectClass[] {
-  return [...new Set(config.cameras.filter((camera) => camera.enabled).flatMap((camera) => camera.detect.classes))];
 }

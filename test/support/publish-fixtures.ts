@@ -71,8 +71,8 @@ export const statsSnapshot: StatsSnapshot = {
   at: T0 + 60_000,
   uptimeS: 3600.04,
   cameras: [
-    { cameraId: 'gate-left', fps: 5, processedFrames: 18_000, skippedFrames: 17, detectMs: 61.234, latencyMs: 140.55 },
-    { cameraId: 'gate-right', fps: 4.996, processedFrames: 17_990, skippedFrames: 3, detectMs: null, latencyMs: null },
+    { cameraId: 'gate-left', fps: 5, processedFrames: 18_000, skippedFrames: 17, pipelineMs: 61.234, latencyMs: 140.55 },
+    { cameraId: 'gate-right', fps: 4.996, processedFrames: 17_990, skippedFrames: 3, pipelineMs: null, latencyMs: null },
   ],
   gallery: { identities: 120, sightings: 2400 },
   outbox: { pending: 0, dropped: 0 },
