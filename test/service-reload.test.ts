@@ -48,7 +48,8 @@ test('SIGHUP adds, changes and removes cameras without restarting the others; a 
   process.kill(daemon.pid, 'SIGHUP');
   await mqtt.waitFor(status('right', 'online'), 30_000, 'right online after the reload');
   await daemon.waitForLog((line) => line.msg === 'config reloaded', 10_000);
-  assert.deepEqual([...new Set(statesOf('left'))], ['online'], 'left kept running through the reload');
+  const left = statesOf('left');
+  assert.deepEqual([...new Set(left.slice(left.indexOf('online')))], ['online'], 'left kept running through the reload');
 
   // A broken config is refused and everything keeps running.
   await writeFile(configFile, 'cameras: [{ id: left }]\n');
