@@ -129,7 +129,7 @@ test('gallery forget removes an identity and its sightings; an unknown id is an 
 test('gallery recluster merges the split identity at the given threshold', async (t) => {
   const dir = await makeGallery(t);
   const strict = await run(['recluster', '--gallery', dir]);
-  assert.match(strict.stdout, /similarity ≥ 0\.8: 1 merge/, 'default 0.8: cos 0.862 merges');
+  assert.match(strict.stdout, /similarity ≥ 0\.85: 1 merge/, "default: the config's matching.merge_threshold 0.85; cos 0.862 merges");
   assert.match(strict.stdout, /merged person-000003 into person-000001 \(1 sightings moved\)/);
   const again = await run(['recluster', '--gallery', dir, '--threshold', '0.5']);
   assert.match(again.stdout, /0 merges/);

@@ -7,12 +7,10 @@ import { OperatorError } from '../core/operator-error.js';
 import { openStateStore, type RootDatabase } from '../core/state-store.js';
 import { Gallery } from '../gallery/gallery.js';
 import type { IdentityRecord, SightingRecord } from '../gallery/records.js';
+import { gallerySchema, matchingSchema } from '../config/schema.js';
 import { readConfigFile } from '../pipeline/setup.js';
 import { createProgress, PROCESS_IO, type CommandIo } from './progress.js';
 
-/** Used when neither --threshold nor matching.merge_threshold is set: stricter than any match threshold. */
-export const DEFAULT_MERGE_THRESHOLD = 0.8;
-const DEFAULT_MAP_SIZE_MB = 2048;
 
 interface GalleryLocation {
   config?: string;
@@ -24,7 +22,7 @@ interface OpenedGallery {
   dir: string;
   store: RootDatabase;
   gallery: Gallery;
-  mergeThreshold?: number;
+  mergeThreshold: number;
 }
 
 /** Opens an existing gallery (never creates one: a mistyped path must not look like an empty gallery). */
@@ -32,25 +30,20 @@ async function openGallery(location: GalleryLocation): Promise<OpenedGallery> {
   if ((location.config === undefined) === (location.gallery === undefined)) {
     throw new OperatorError('give exactly one of --config FILE or --gallery DIR', ExitCode.USAGE);
   }
-  let dir = location.gallery;
-  let mapSizeMb = location.mapSizeMb ?? DEFAULT_MAP_SIZE_MB;
-  let exemplarsPerIdentity = 10;
-  let retention = { sightingsDays: 30, identitiesDays: 90 };
-  let mergeThreshold: number | undefined;
-  if (location.config !== undefined) {
-    const { config } = await readConfigFile(location.config);
-    dir = config.gallery.path;
-    mapSizeMb = location.mapSizeMb ?? config.gallery.map_size_mb;
-    exemplarsPerIdentity = config.gallery.exemplars_per_identity;
-    retention = { sightingsDays: config.gallery.retention.sightings_days, identitiesDays: config.gallery.retention.identities_days };
-    const configured = (config.matching as Record<string, unknown>).merge_threshold;
-    if (typeof configured === 'number') mergeThreshold = configured;
-  }
-  const resolved = path.resolve(dir!);
+  // Without a config file, the gallery settings are the config's defaults (one definition).
+  const { config } = location.config !== undefined
+    ? await readConfigFile(location.config)
+    : { config: { gallery: gallerySchema.parse({ path: location.gallery }), matching: matchingSchema.parse({}) } };
+  const dir = config.gallery.path;
+  const mapSizeMb = location.mapSizeMb ?? config.gallery.map_size_mb;
+  const exemplarsPerIdentity = config.gallery.exemplars_per_identity;
+  const retention = { sightingsDays: config.gallery.retention.sightings_days, identitiesDays: config.gallery.retention.identities_days };
+  const mergeThreshold = config.matching.merge_threshold;
+  const resolved = path.resolve(dir);
   if (!existsSync(path.join(resolved, 'data.mdb'))) throw new OperatorError(`no gallery at ${resolved} (no data.mdb there)`, ExitCode.NO_INPUT);
   const store = openStateStore({ path: resolved, mapSizeMb });
   const gallery = new Gallery({ store, exemplarsPerIdentity, retention });
-  return { dir: resolved, store, gallery, ...(mergeThreshold !== undefined ? { mergeThreshold } : {}) };
+  return { dir: resolved, store, gallery, mergeThreshold };
 }
 
 async function withGallery(location: GalleryLocation, work: (opened: OpenedGallery) => Promise<void> | void): Promise<void> {
@@ -175,7 +168,7 @@ function forgetIdentity(io: CommandIo, { dir, gallery }: OpenedGallery, identity
 }
 
 async function reclusterGallery(io: CommandIo, opened: OpenedGallery, threshold: number | undefined): Promise<void> {
-  const mergeThreshold = threshold ?? opened.mergeThreshold ?? DEFAULT_MERGE_THRESHOLD;
+  const mergeThreshold = threshold ?? opened.mergeThreshold;
   if (!(mergeThreshold >= -1 && mergeThreshold <= 1)) throw new OperatorError(`--threshold must be a cosine similarity in [-1, 1], got ${threshold}`, ExitCode.USAGE);
   const progress = createProgress(io, 'recluster', 'identity');
   let merges;
@@ -221,7 +214,7 @@ export function registerGalleryCommand(program: Command, io: CommandIo = PROCESS
 
   withLocation(gallery.command('recluster'))
     .description('merge identities whose prototypes are at least --threshold cosine-similar (split identities)')
-    .option('--threshold <t>', `merge threshold (default: matching.merge_threshold, else ${DEFAULT_MERGE_THRESHOLD})`, Number)
+    .option('--threshold <t>', 'merge threshold (default: matching.merge_threshold of the config, or its default)', Number)
     .action((options: GalleryLocation & { threshold?: number }) =>
       withGallery(options, (opened) => reclusterGallery(io, opened, options.threshold)),
     );

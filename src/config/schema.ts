@@ -198,7 +198,7 @@ const classMatchingSchema = z.strictObject({
   min_margin: unit.optional(),
 });
 
-const matchingSchema = z.strictObject({
+export const matchingSchema = z.strictObject({
   window_s: seconds.default(600),
   same_camera: z
     .strictObject({
@@ -252,7 +252,7 @@ const topologyLinkSchema = z
 
 // ---- storage and schedules (the mqtt section is in mqtt-schema.ts)
 
-const gallerySchema = z.strictObject({
+export const gallerySchema = z.strictObject({
   path: filePath.default('/var/lib/crosscam/gallery'),
   map_size_mb: z.int().min(16).default(2048),
   retention: z

@@ -46,7 +46,6 @@ export class CameraWorker {
   private session = 0;
   private frameSize = { width: 1, height: 1 };
   private processedFrames = 0;
-  private failedFrames = 0;
   private interval: Interval;
   private loop: Promise<void> | undefined;
 
@@ -87,16 +86,11 @@ export class CameraWorker {
     };
   }
 
-  get failures(): number {
-    return this.failedFrames;
-  }
-
   private async run(): Promise<void> {
     for await (const frame of this.options.source.frames()) {
       try {
         await this.process(frame);
       } catch (error) {
-        this.failedFrames += 1;
         this.options.logger.error({ camera: this.cameraId, frame: frame.index, err: error }, 'frame processing failed');
       }
     }
