@@ -92,11 +92,11 @@ test('gallery export writes JSON lines, vectors only with --vectors', async (t) 
   const lines = stdout.trim().split('\n').map((line) => JSON.parse(line));
   assert.equal(lines.filter((line) => line.type === 'identity').length, 4);
   assert.equal(lines.filter((line) => line.type === 'sighting').length, 4);
-  const first = lines.find((line) => line.id === 'person-000001');
-  assert.equal(first.count, 2);
+  const first = lines.find((line) => line.type === 'identity' && line.identity === 'person-000001');
+  assert.equal(first.sightings, 2);
   assert.deepEqual(first.cameras.map((camera: { camera: string }) => camera.camera), ['A', 'B']);
   assert.equal(first.prototype, undefined);
-  const van = lines.find((line) => line.class === 'car');
+  const van = lines.find((line) => line.type === 'identity' && line.class === 'car');
   assert.equal(van.label, 'stolen van');
   const sighting = lines.find((line) => line.type === 'sighting' && line.camera === 'B');
   assert.deepEqual(
@@ -107,7 +107,7 @@ test('gallery export writes JSON lines, vectors only with --vectors', async (t) 
   const file = path.join(dir, 'export.jsonl');
   await run(['export', '--gallery', dir, '--vectors', '--out', file]);
   const withVectors = (await readFile(file, 'utf8')).trim().split('\n').map((line) => JSON.parse(line));
-  assert.equal(withVectors.find((line) => line.id === 'person-000002').prototype.length, 3);
+  assert.equal(withVectors.find((line) => line.type === 'identity' && line.identity === 'person-000002').prototype.length, 3);
   assert.equal(withVectors.find((line) => line.type === 'sighting').embedding.length, 3);
 });
 

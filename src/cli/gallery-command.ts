@@ -8,6 +8,7 @@ import { openStateStore, type RootDatabase } from '../core/state-store.js';
 import { Gallery } from '../gallery/gallery.js';
 import type { IdentityRecord, SightingRecord } from '../gallery/records.js';
 import { gallerySchema, matchingSchema } from '../config/schema.js';
+import { identityJson, sightingJson } from '../gallery/json-views.js';
 import { readConfigFile } from '../pipeline/setup.js';
 import { createProgress, PROCESS_IO, type CommandIo } from './progress.js';
 
@@ -95,47 +96,22 @@ function printStats(io: CommandIo, { dir, gallery }: OpenedGallery, json: boolea
   io.stdout.write(`${lines.join('\n')}\n`);
 }
 
-/** Export lines use the MQTT payloads' snake_case names and ISO times. */
+/** Export lines: the operators' JSON view of each record, with its vectors when asked. */
 function identityLine(record: IdentityRecord, vectors: boolean): Record<string, unknown> {
   return {
     type: 'identity',
-    id: record.id,
-    class: record.objectClass,
-    count: record.count,
-    created: iso(record.createdAt),
-    first_seen: iso(record.firstSeenAt),
-    last_seen: iso(record.lastSeenAt),
-    cameras: Object.values(record.cameras).map((sighting) => ({
-      camera: sighting.cameraId,
-      track_id: sighting.trackId,
-      last_seen: iso(sighting.lastSeenAt),
-    })),
-    watchlist: record.watchlist,
-    ...(record.label !== undefined ? { label: record.label } : {}),
+    ...identityJson(record),
     ...(vectors
       ? {
           prototype: Array.from(record.prototype),
-          exemplars: record.exemplars.map((exemplar) => ({ quality: exemplar.quality, at: iso(exemplar.at), embedding: Array.from(exemplar.embedding) })),
+          exemplars: record.exemplars.map((exemplar) => ({ quality: exemplar.quality, at: new Date(exemplar.at).toISOString(), embedding: Array.from(exemplar.embedding) })),
         }
       : {}),
   };
 }
 
 function sightingLine(record: SightingRecord, vectors: boolean): Record<string, unknown> {
-  return {
-    type: 'sighting',
-    camera: record.cameraId,
-    track_id: record.trackId,
-    identity: record.identityId,
-    class: record.objectClass,
-    first_seen: iso(record.firstSeenAt),
-    last_seen: iso(record.lastSeenAt),
-    pts: record.pts,
-    box: [record.box.x1, record.box.y1, record.box.x2, record.box.y2],
-    quality: record.quality,
-    outcome: record.decision.outcome,
-    ...(vectors ? { embedding: Array.from(record.embedding) } : {}),
-  };
+  return { type: 'sighting', ...sightingJson(record), ...(vectors ? { embedding: Array.from(record.embedding) } : {}) };
 }
 
 async function exportGallery(io: CommandIo, { gallery }: OpenedGallery, options: { out?: string; vectors?: boolean }): Promise<void> {

@@ -7,7 +7,8 @@ import sharp from 'sharp';
 import { z } from 'zod';
 import { OBJECT_CLASSES } from '../core/types.js';
 import type { Gallery } from '../gallery/gallery.js';
-import type { IdentitySummary, SightingRecord } from '../gallery/records.js';
+import { identityJson, sightingJson } from '../gallery/json-views.js';
+import type { IdentitySummary } from '../gallery/records.js';
 import type { Matcher } from '../match/matcher.js';
 import { reidProfile, type ReidProfile } from '../pipeline/camera-pipeline.js';
 import type { Embedder } from '../embed/embedder.js';
@@ -21,35 +22,6 @@ export interface CommandDependencies {
 
 /** Enrolment images above this many pixels are refused (decoding cost and memory). */
 const MAX_IMAGE_PIXELS = 4096 * 4096;
-const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
-
-function identityView(identity: IdentitySummary) {
-  return {
-    identity: identity.id,
-    class: identity.objectClass,
-    label: identity.label ?? null,
-    watchlist: identity.watchlist,
-    sightings: identity.count,
-    first_seen: iso(identity.firstSeenAt),
-    last_seen: iso(identity.lastSeenAt),
-    cameras: Object.fromEntries(
-      Object.entries(identity.cameras).map(([camera, ref]) => [camera, { track_id: ref.trackId, last_seen: iso(ref.lastSeenAt) }]),
-    ),
-  };
-}
-
-function sightingView(sighting: SightingRecord) {
-  return {
-    camera: sighting.cameraId,
-    track_id: sighting.trackId,
-    first_seen: iso(sighting.firstSeenAt),
-    last_seen: iso(sighting.lastSeenAt),
-    pts: sighting.pts,
-    box: [sighting.box.x1, sighting.box.y1, sighting.box.x2, sighting.box.y2],
-    quality: sighting.quality,
-    outcome: sighting.decision.outcome,
-  };
-}
 
 const identityId = z.string().min(1).max(100);
 
@@ -64,14 +36,14 @@ export function operatorCommands(deps: CommandDependencies): CommandRegistry {
     lookup: defineCommand(z.strictObject({ identity: identityId, sightings: z.int().min(0).max(500).default(20) }), async (input) => {
       const identity = known(input.identity);
       const sightings = deps.gallery.sightingsOf(identity.id).sort((a, b) => b.lastSeenAt - a.lastSeenAt);
-      return { ...identityView(identity), recent: sightings.slice(0, input.sightings).map(sightingView) };
+      return { ...identityJson(identity), recent: sightings.slice(0, input.sightings).map(sightingJson) };
     }),
     identities: defineCommand(
       z.strictObject({ class: z.enum(OBJECT_CLASSES).default('person'), limit: z.int().min(1).max(1000).default(50) }),
       async (input) => {
         deps.gallery.refresh();
         const recent = [...deps.gallery.identitiesOf(input.class)].sort((a, b) => (b.lastSeenAt ?? b.createdAt) - (a.lastSeenAt ?? a.createdAt));
-        return { class: input.class, total: recent.length, identities: recent.slice(0, input.limit).map(identityView) };
+        return { class: input.class, total: recent.length, identities: recent.slice(0, input.limit).map(identityJson) };
       },
     ),
     forget: defineCommand(z.strictObject({ identity: identityId }), async (input) => {
@@ -102,7 +74,7 @@ export function operatorCommands(deps: CommandDependencies): CommandRegistry {
         const frame = { cameraId: 'enrol', index: 0, pts: 0, receivedAt: Date.now(), width, height, data: decoded.data };
         const [embedding] = await embedder.embed(frame, [{ x1: 0, y1: 0, x2: width, y2: height }]);
         const identity = deps.matcher.enrol({ objectClass: input.class, embedding, label: input.label });
-        return identityView(identity);
+        return identityJson(identity);
       },
     ),
   };
