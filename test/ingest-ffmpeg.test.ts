@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { buildFfmpegCommand, ffmpegArgv, parseRawOutputStream, redactCredentials, videoFilterChain } from '../src/ingest/ffmpeg-command.js';
+import { buildFfmpegCommand, ffmpegArgv, OutputStreamHeader, parseRawOutputStream, redactCredentials, videoFilterChain } from '../src/ingest/ffmpeg-command.js';
 import { RawFrameAssembler } from '../src/ingest/raw-frame-assembler.js';
 import { readFfmpegFrames } from '../src/ingest/ffmpeg-frames.js';
 import { HAVE_PETS, PETS_VIDEO } from './support/shared-data.js';
@@ -101,4 +101,12 @@ test('a source ffmpeg cannot open fails the reader with ffmpeg\'s reason, creden
   await assert.rejects(async () => {
     for await (const frame of readFfmpegFrames({ url: '/nonexistent/clip.mp4', cameraId: 'missing' })) assert.fail(`got ${frame.index}`);
   }, /ffmpeg failed for \/nonexistent\/clip\.mp4/);
+});
+
+test('the stream header is read from the output section only: a rawvideo input line is not the frame size', () => {
+  const header = new OutputStreamHeader();
+  assert.equal(header.read("[info] Input #0, yuv4mpegpipe, from 'clip.y4m':"), undefined);
+  assert.equal(header.read('[info]     Stream #0:0: Video: rawvideo (I420 / 0x30323449), yuv420p, 64x48, 10 fps, 10 tbr'), undefined);
+  assert.equal(header.read("[info] Output #0, rawvideo, to 'pipe:1':"), undefined);
+  assert.deepEqual(header.read('[info]     Stream #0:0: Video: rawvideo (RGB[24] / 0x18424752), rgb24, 32x24, q=2-31, 5 fps, 5 tbn'), { width: 32, height: 24, fps: 5 });
 });

@@ -1,13 +1,12 @@
 import { EventEmitter } from 'node:events';
 import type { ChildProcess } from 'node:child_process';
 import { Writable } from 'node:stream';
-import ffmpeg from 'fluent-ffmpeg';
 import type { Logger } from '../core/logger.js';
 import type { Frame } from '../core/types.js';
 import type { CameraState, CameraStatus } from './camera-status.js';
 import { systemClock, type Clock, type TimerHandle } from './clock.js';
-import { buildFfmpegCommand, parseRawOutputStream, redactCredentials, type FfmpegSourceSpec, type RawStreamInfo } from './ffmpeg-command.js';
-import { BUNDLED_FFMPEG_PATH } from './ffmpeg-frames.js';
+import { buildFfmpegCommand, OutputStreamHeader, redactCredentials, type FfmpegSourceSpec, type RawStreamInfo } from './ffmpeg-command.js';
+import { ffmpegCommand } from './ffmpeg-frames.js';
 import { FfmpegLogSummary, isFfmpegError, parseFfmpegLogLine, type FfmpegLogLevel } from './ffmpeg-log.js';
 import { FrameRateMeter } from './frame-rate-meter.js';
 import { LatestFrameSlots } from './latest-frame-slots.js';
@@ -61,7 +60,7 @@ interface Run {
   exited: Promise<void>;
   markExited: () => void;
   info?: RawStreamInfo;
-  sawOutputHeader: boolean;
+  header: OutputStreamHeader;
   /** stdout chunks that came before the stream header was parsed from stderr (the pipes race). */
   early: Buffer[];
   frames: number;
@@ -189,14 +188,11 @@ export class CameraSource extends EventEmitter<CameraSourceEvents> {
     const session = ++this.sessionCount;
     if (session > 1) this.reconnects += 1;
     const spec = buildFfmpegCommand(this.options.source);
-    const command = ffmpeg(spec.input)
-      .setFfmpegPath(this.options.ffmpegPath ?? BUNDLED_FFMPEG_PATH)
-      .inputOptions(spec.inputOptions)
-      .outputOptions(spec.outputOptions);
+    const command = ffmpegCommand(spec, this.options.ffmpegPath);
     let markExited = () => {};
     const exited = new Promise<void>((resolve) => (markExited = resolve));
     const run: Run = {
-      session, stopping: false, ended: false, exited, markExited, sawOutputHeader: false, early: [],
+      session, stopping: false, ended: false, exited, markExited, header: new OutputStreamHeader(), early: [],
       frames: 0, firstFrameAt: null, lastFrameAt: null, lastProgressAt: this.clock.now(), failure: null, lastErrorLine: null,
     };
     this.run = run;
@@ -223,9 +219,7 @@ export class CameraSource extends EventEmitter<CameraSourceEvents> {
 
   private onStderr(run: Run, line: string): void {
     if (!run.info) {
-      // Only the output section's stream line describes the raw frames (an input may be rawvideo too).
-      if (line.includes('Output #0')) run.sawOutputHeader = true;
-      const info = run.sawOutputHeader ? parseRawOutputStream(line) : undefined;
+      const info = run.header.read(line);
       if (info) return this.onStreamInfo(run, info);
     }
     const parsed = parseFfmpegLogLine(line);

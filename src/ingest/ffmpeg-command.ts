@@ -87,6 +87,20 @@ export function parseRawOutputStream(line: string): RawStreamInfo | undefined {
   return { width: Number(match[1]), height: Number(match[2]), fps: Number(match[3]) };
 }
 
+/**
+ * Finds the raw frames' size and rate in ffmpeg's stderr header. Only the output section's
+ * stream line describes them: an input may itself be rawvideo (y4m, say).
+ */
+export class OutputStreamHeader {
+  private inOutputSection = false;
+
+  /** Feeds one stderr line; returns the stream info on the output stream's line. */
+  read(line: string): RawStreamInfo | undefined {
+    if (line.includes('Output #0')) this.inOutputSection = true;
+    return this.inOutputSection ? parseRawOutputStream(line) : undefined;
+  }
+}
+
 /** Hides credentials in URLs before anything reaches a log line. */
 export function redactCredentials(text: string): string {
   return text.replace(/([a-z][a-z0-9+.-]*:\/\/)([^/@\s:]+)(?::[^/@\s]*)?@/gi, '$1***:***@');

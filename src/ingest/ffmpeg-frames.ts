@@ -1,7 +1,7 @@
 import ffmpeg from 'fluent-ffmpeg';
 import ffmpegInstaller from '@ffmpeg-installer/ffmpeg';
 import type { Frame } from '../core/types.js';
-import { buildFfmpegCommand, parseRawOutputStream, redactCredentials, type FfmpegSourceSpec, type RawStreamInfo } from './ffmpeg-command.js';
+import { buildFfmpegCommand, OutputStreamHeader, redactCredentials, type FfmpegCommand, type FfmpegSourceSpec, type RawStreamInfo } from './ffmpeg-command.js';
 import { RawFrameAssembler } from './raw-frame-assembler.js';
 
 export const BUNDLED_FFMPEG_PATH: string = ffmpegInstaller.path;
@@ -14,6 +14,14 @@ export interface FfmpegFramesOptions extends FfmpegSourceSpec {
   onStderrLine?: (line: string) => void;
   /** Called once the output stream's size and rate are known. */
   onStreamInfo?: (info: RawStreamInfo) => void;
+}
+
+/** A fluent-ffmpeg command for `spec` on the bundled ffmpeg, or `ffmpegPath`. */
+export function ffmpegCommand(spec: FfmpegCommand, ffmpegPath?: string): ffmpeg.FfmpegCommand {
+  return ffmpeg(spec.input)
+    .setFfmpegPath(ffmpegPath ?? BUNDLED_FFMPEG_PATH)
+    .inputOptions(spec.inputOptions)
+    .outputOptions(spec.outputOptions);
 }
 
 /**
@@ -32,15 +40,13 @@ export async function* readFfmpegFrames(options: FfmpegFramesOptions): AsyncGene
   // ffmpeg's exit is reported after its stdout closes; wait for it before judging the run.
   const exited = new Promise<void>((resolve) => (announceExit = resolve));
 
-  const command = ffmpeg(spec.input)
-    .setFfmpegPath(options.ffmpegPath ?? BUNDLED_FFMPEG_PATH)
-    .inputOptions(spec.inputOptions)
-    .outputOptions(spec.outputOptions);
+  const command = ffmpegCommand(spec, options.ffmpegPath);
+  const header = new OutputStreamHeader();
   command.on('stderr', (line: string) => {
     if (!info) {
-      const parsed = parseRawOutputStream(line);
+      const parsed = header.read(line);
       if (parsed) {
-        info = options.width !== undefined && options.height !== undefined ? { ...parsed, width: options.width, height: options.height } : parsed;
+        info = parsed;
         options.onStreamInfo?.(info);
         announceInfo?.();
         return;
