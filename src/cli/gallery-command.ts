@@ -8,6 +8,7 @@ import { openStateStore, type RootDatabase } from '../core/state-store.js';
 import { Gallery } from '../gallery/gallery.js';
 import type { IdentityRecord, SightingRecord } from '../gallery/records.js';
 import { gallerySchema, matchingSchema } from '../config/schema.js';
+import { isoTime, isoTimeOrNull } from '../core/json-values.js';
 import { identityJson, sightingJson } from '../gallery/json-views.js';
 import { readConfigFile } from '../pipeline/setup.js';
 import { createProgress, PROCESS_IO, type CommandIo } from './progress.js';
@@ -56,7 +57,6 @@ async function withGallery(location: GalleryLocation, work: (opened: OpenedGalle
   }
 }
 
-const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
 
 function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
@@ -73,8 +73,8 @@ function printStats(io: CommandIo, { dir, gallery }: OpenedGallery, json: boolea
       identities: stats.identities,
       classes: stats.classes,
       sightings: stats.sightings,
-      oldest_sighting: iso(stats.oldestSightingAt),
-      newest_sighting: iso(stats.newestSightingAt),
+      oldest_sighting: isoTimeOrNull(stats.oldestSightingAt),
+      newest_sighting: isoTimeOrNull(stats.newestSightingAt),
       file_bytes: fileBytes,
       gallery_bytes: stats.usedBytes,
     };
@@ -91,7 +91,7 @@ function printStats(io: CommandIo, { dir, gallery }: OpenedGallery, json: boolea
     `sightings: ${stats.sightings}`,
   ];
   if (stats.oldestSightingAt !== undefined) {
-    lines.push(`oldest sighting ended: ${iso(stats.oldestSightingAt)}`, `newest sighting ended: ${iso(stats.newestSightingAt)}`);
+    lines.push(`oldest sighting ended: ${isoTimeOrNull(stats.oldestSightingAt)}`, `newest sighting ended: ${isoTimeOrNull(stats.newestSightingAt)}`);
   }
   io.stdout.write(`${lines.join('\n')}\n`);
 }
@@ -104,7 +104,7 @@ function identityLine(record: IdentityRecord, vectors: boolean): Record<string, 
     ...(vectors
       ? {
           prototype: Array.from(record.prototype),
-          exemplars: record.exemplars.map((exemplar) => ({ quality: exemplar.quality, at: new Date(exemplar.at).toISOString(), embedding: Array.from(exemplar.embedding) })),
+          exemplars: record.exemplars.map((exemplar) => ({ quality: exemplar.quality, at: isoTime(exemplar.at), embedding: Array.from(exemplar.embedding) })),
         }
       : {}),
   };

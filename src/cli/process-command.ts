@@ -4,6 +4,7 @@ import path from 'node:path';
 import { once } from 'node:events';
 import type { Command } from 'commander';
 import { ExitCode } from '../core/exit-codes.js';
+import { boxArray, isoTime, round } from '../core/json-values.js';
 import { createLogger } from '../core/logger.js';
 import { OperatorError } from '../core/operator-error.js';
 import type { ObjectClass } from '../core/types.js';
@@ -23,7 +24,6 @@ interface ProcessOptions {
 
 /** One JSON line per ended track; field names follow the MQTT payloads' snake_case. */
 export function trackRecord(track: EndedTrack): Record<string, unknown> {
-  const box = (b: { x1: number; y1: number; x2: number; y2: number }) => [b.x1, b.y1, b.x2, b.y2].map((v) => Math.round(v * 10) / 10);
   return {
     camera: track.cameraId,
     track_id: track.trackId,
@@ -32,14 +32,14 @@ export function trackRecord(track: EndedTrack): Record<string, unknown> {
     last_frame: track.lastFrameIndex,
     first_pts: track.firstPts,
     last_pts: track.lastPts,
-    first_seen: new Date(track.firstSeenAt).toISOString(),
-    last_seen: new Date(track.lastSeenAt).toISOString(),
-    best_box: track.bestCrop ? box(track.bestCrop.box) : box(track.box),
+    first_seen: isoTime(track.firstSeenAt),
+    last_seen: isoTime(track.lastSeenAt),
+    best_box: boxArray(track.bestCrop?.box ?? track.box),
     best_frame: track.bestCrop?.frameIndex ?? track.lastFrameIndex,
     best_pts: track.bestCrop?.pts ?? track.lastPts,
-    quality: Math.round(track.quality * 1000) / 1000,
+    quality: round(track.quality, 3),
     crops: track.crops,
-    embedding: track.embedding ? Array.from(track.embedding, (v) => Math.round(v * 1e6) / 1e6) : null,
+    embedding: track.embedding ? Array.from(track.embedding, (v) => round(v, 6)) : null,
   };
 }
 

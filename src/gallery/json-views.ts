@@ -2,9 +2,9 @@
  * The gallery as JSON for operators (MQTT `lookup`/`identities` results and `gallery export`
  * lines): snake_case names and ISO times as in the MQTT payloads, without vectors.
  */
+import { isoTimeOrNull } from '../core/json-values.js';
 import type { IdentitySummary, SightingRecord } from './records.js';
 
-const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
 
 export function identityJson(identity: IdentitySummary) {
   return {
@@ -13,13 +13,13 @@ export function identityJson(identity: IdentitySummary) {
     label: identity.label ?? null,
     watchlist: identity.watchlist,
     sightings: identity.count,
-    created: iso(identity.createdAt),
-    first_seen: iso(identity.firstSeenAt),
-    last_seen: iso(identity.lastSeenAt),
+    created: isoTimeOrNull(identity.createdAt),
+    first_seen: isoTimeOrNull(identity.firstSeenAt),
+    last_seen: isoTimeOrNull(identity.lastSeenAt),
     cameras: Object.values(identity.cameras).map((sighting) => ({
       camera: sighting.cameraId,
       track_id: sighting.trackId,
-      last_seen: iso(sighting.lastSeenAt),
+      last_seen: isoTimeOrNull(sighting.lastSeenAt),
     })),
   };
 }
@@ -30,8 +30,8 @@ export function sightingJson(sighting: SightingRecord) {
     track_id: sighting.trackId,
     identity: sighting.identityId,
     class: sighting.objectClass,
-    first_seen: iso(sighting.firstSeenAt),
-    last_seen: iso(sighting.lastSeenAt),
+    first_seen: isoTimeOrNull(sighting.firstSeenAt),
+    last_seen: isoTimeOrNull(sighting.lastSeenAt),
     pts: sighting.pts,
     box: [sighting.box.x1, sighting.box.y1, sighting.box.x2, sighting.box.y2],
     quality: sighting.quality,

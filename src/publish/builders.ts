@@ -1,4 +1,4 @@
-import type { Box } from '../core/geometry.js';
+import { boxArray, isoTime, round } from '../core/json-values.js';
 import type { CameraStatus } from '../ingest/camera-status.js';
 import type { MatchDecision, SightingRef } from '../match/decision.js';
 import type { TrackSighting } from '../pipeline/camera-pipeline.js';
@@ -46,29 +46,16 @@ export interface StatsSnapshot {
   process: { cpuPercent: number; rssBytes: number };
 }
 
-function round(value: number, decimals: number): number {
-  const scale = 10 ** decimals;
-  return Math.round(value * scale) / scale;
-}
-
-function iso(ms: number): string {
-  return new Date(ms).toISOString();
-}
-
-function boxArray(box: Box): [number, number, number, number] {
-  return [round(box.x1, 1), round(box.y1, 1), round(box.x2, 1), round(box.y2, 1)];
-}
-
 export function buildCameraStatusMessage(status: CameraStatus): CameraStatusMessage {
   return {
     camera: status.cameraId,
     state: status.state,
     fps: round(status.fps, 2),
-    last_frame_time: status.lastFrameAt === null ? null : iso(status.lastFrameAt),
+    last_frame_time: status.lastFrameAt === null ? null : isoTime(status.lastFrameAt),
     reconnects: status.reconnects,
     skipped_frames: status.skippedFrames,
     last_error: status.lastError,
-    since: iso(status.since),
+    since: isoTime(status.since),
   };
 }
 
@@ -80,9 +67,9 @@ export function buildSightingMessage(event: SightingEvent): SightingMessage {
     camera: track.cameraId,
     track_id: track.trackId,
     class: track.objectClass,
-    time: iso(event.at),
-    first_seen: iso(track.firstSeenAt),
-    last_seen: iso(track.lastSeenAt),
+    time: isoTime(event.at),
+    first_seen: isoTime(track.firstSeenAt),
+    last_seen: isoTime(track.lastSeenAt),
     box: boxArray(track.box),
     pts: round(track.lastPts, 3),
     score: round(track.score, 3),
@@ -96,8 +83,8 @@ function matchSide(ref: SightingRef): MatchSide {
   return {
     camera: ref.cameraId,
     track_id: ref.trackId,
-    first_seen: iso(ref.firstSeenAt),
-    last_seen: iso(ref.lastSeenAt),
+    first_seen: isoTime(ref.firstSeenAt),
+    last_seen: isoTime(ref.lastSeenAt),
     pts: round(ref.pts, 3),
     box: boxArray(ref.box),
     quality: round(ref.quality, 3),
@@ -116,7 +103,7 @@ export function buildMatchMessage(decision: AttachedDecision): MatchMessage {
     event_id: decision.eventId,
     identity: decision.identityId,
     class: decision.objectClass,
-    time: iso(decision.decidedAt),
+    time: isoTime(decision.decidedAt),
     sighting: matchSide(decision.sighting),
     matched: decision.matched ? matchSide(decision.matched) : null,
     watchlist_label: decision.watchlistLabel ?? null,
@@ -142,7 +129,7 @@ function cameraStats(camera: CameraStatsSnapshot): CameraStatsEntry {
 
 export function buildStatsMessage(snapshot: StatsSnapshot): StatsMessage {
   return {
-    time: iso(snapshot.at),
+    time: isoTime(snapshot.at),
     uptime_s: round(snapshot.uptimeS, 1),
     cameras: snapshot.cameras.map(cameraStats),
     gallery: { ...snapshot.gallery },

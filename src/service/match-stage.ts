@@ -4,6 +4,7 @@
  * announces the decisions.
  */
 import { randomUUID } from 'node:crypto';
+import { isoTime } from '../core/json-values.js';
 import type { Logger } from '../core/logger.js';
 import type { MatchDecision } from '../match/decision.js';
 import type { Matcher } from '../match/matcher.js';
@@ -22,7 +23,7 @@ const trackKey = (sighting: TrackSighting) => `${sighting.cameraId}#${sighting.t
 /** `right#7 ← left#3, similarity 0.78 ...`: the readable line an operator tails. */
 export function describeMatch(decision: MatchDecision): string {
   const side = (ref: { cameraId: string; trackId: number; lastSeenAt: number }) =>
-    `${ref.cameraId}#${ref.trackId} (${new Date(ref.lastSeenAt).toISOString().slice(11, 19)})`;
+    `${ref.cameraId}#${ref.trackId} (${isoTime(ref.lastSeenAt).slice(11, 19)})`;
   const matched = decision.matched ? side(decision.matched) : 'enrolment';
   const label = decision.watchlistLabel !== undefined ? ` [watch list: ${decision.watchlistLabel}]` : '';
   const figures = [
