@@ -6,11 +6,12 @@ import { test } from 'node:test';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
-import { boxFromLtwh, boxHeight, clipBox, iou, type Box } from '../src/core/geometry.js';
+import { boxHeight, clipBox, type Box } from '../src/core/geometry.js';
 import { createLogger } from '../src/core/logger.js';
 import { DEFAULT_DETECTOR_TUNING, openDetector } from '../src/detect/detector.js';
 import { FramePreprocessor } from '../src/detect/preprocess.js';
+import { groupByFrame, readMotFile, type MotRecord } from '../src/eval/mot-ground-truth.js';
+import { matchBoxesByIou } from '../src/eval/mot-matching.js';
 import { readFfmpegFrames } from '../src/ingest/ffmpeg-frames.js';
 import type { DetectorModelEntry } from '../src/models/catalog-schema.js';
 import { builtInCatalogPath, readCatalogFile } from '../src/models/catalog.js';
@@ -20,38 +21,15 @@ const FRAME_STEP = 5;
 const MIN_GT_HEIGHT = 50;
 const MATCH_IOU = 0.5;
 
-interface GroundTruth {
-  box: Box;
-  considered: boolean;
-}
-
 /** MOT gt.txt by 0-based video frame index (MOT frame n+1), boxes clipped to the frame. */
-async function readGroundTruth(width: number, height: number): Promise<Map<number, GroundTruth[]>> {
-  const byFrame = new Map<number, GroundTruth[]>();
-  for (const line of (await readFile(PETS_GT, 'utf8')).trim().split('\n')) {
-    const [frame, , left, top, w, h, consider] = line.split(',').map(Number) as number[];
-    const entry = { box: clipBox(boxFromLtwh(left!, top!, w!, h!), width, height), considered: consider === 1 };
-    byFrame.set(frame! - 1, [...(byFrame.get(frame! - 1) ?? []), entry]);
-  }
-  return byFrame;
+async function readGroundTruth(width: number, height: number): Promise<Map<number, MotRecord[]>> {
+  const clipped = (await readMotFile(PETS_GT)).map((record) => ({ ...record, box: clipBox(record.box, width, height) }));
+  return new Map([...groupByFrame(clipped)].map(([frame, records]) => [frame - 1, records]));
 }
 
-/** One-to-one greedy matching by IoU (highest first); returns the number of matched pairs. */
+/** People found: optimal one-to-one matching at IoU ≥ 0.5, as the tracking metrics count it. */
 function matchedPairs(truths: readonly Box[], detections: readonly Box[]): number {
-  const pairs: [number, number, number][] = [];
-  truths.forEach((t, i) => detections.forEach((d, j) => {
-    const overlap = iou(t, d);
-    if (overlap >= MATCH_IOU) pairs.push([overlap, i, j]);
-  }));
-  pairs.sort((a, b) => b[0] - a[0]);
-  const usedTruths = new Set<number>();
-  const usedDetections = new Set<number>();
-  for (const [, i, j] of pairs) {
-    if (usedTruths.has(i) || usedDetections.has(j)) continue;
-    usedTruths.add(i);
-    usedDetections.add(j);
-  }
-  return usedTruths.size;
+  return matchBoxesByIou(truths, detections, MATCH_IOU).length;
 }
 
 const NEEDS_SHARED = !(HAVE_PETS && HAVE_SHARED_MODELS) && 'needs ../shared data and models';
@@ -109,7 +87,7 @@ test('YOLOX-Nano on PETS09-S2L1: recall of people >= 50 px and precision of pers
       highestScore = Math.max(highestScore, d.score);
     }
     const truths = truthByFrame.get(frame.index) ?? [];
-    const recallTruths = truths.filter((t) => t.considered && boxHeight(t.box) >= MIN_GT_HEIGHT).map((t) => t.box);
+    const recallTruths = truths.filter((t) => t.consider && boxHeight(t.box) >= MIN_GT_HEIGHT).map((t) => t.box);
     const boxes = detections.map((d) => d.box);
     recallTotal += recallTruths.length;
     recallHits += matchedPairs(recallTruths, boxes);
