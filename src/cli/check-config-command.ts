@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
 import { ExitCode } from '../core/exit-codes.js';
 import { ConfigError, formatConfigIssues } from '../config/issues.js';
-import { loadConfig } from '../config/load.js';
 import type { CrosscamConfig } from '../config/schema.js';
-import { loadModelCatalog } from '../models/catalog.js';
+import { loadConfigWithCatalog } from '../pipeline/setup.js';
 
 /** `mqtt://user:secret@host` → `mqtt://user:***@host`: the summary must not print secrets. */
 function redactUrl(url: string): string {
@@ -34,10 +33,7 @@ export function registerCheckConfigCommand(program: Command): void {
     .argument('<file>', 'config file (YAML)')
     .action(async (file: string) => {
       try {
-        const config = await loadConfig(file, {
-          loadKnownModels: async (models) =>
-            (await loadModelCatalog(models.catalog === undefined ? {} : { extraCatalogPath: models.catalog })).models,
-        });
+        const { config } = await loadConfigWithCatalog(file);
         process.stdout.write(`${describeConfig(config)}\n`);
       } catch (error) {
         if (!(error instanceof ConfigError)) throw error;

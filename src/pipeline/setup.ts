@@ -23,17 +23,22 @@ export interface LoadedConfig {
   catalog: ModelCatalog;
 }
 
-/** Reads and validates a config file and the model catalog it names; problems become one operator error (exit 78). */
-export async function readConfigFile(file: string): Promise<LoadedConfig> {
+/** Reads and validates a config file and the model catalog it names; throws ConfigError listing every problem. */
+export async function loadConfigWithCatalog(file: string): Promise<LoadedConfig> {
   let catalog: ModelCatalog | undefined;
+  const config = await loadConfig(file, {
+    loadKnownModels: async (models) => {
+      catalog = await loadModelCatalog(models.catalog === undefined ? {} : { extraCatalogPath: models.catalog });
+      return catalog.models;
+    },
+  });
+  return { config, catalog: catalog ?? (await loadModelCatalog()) };
+}
+
+/** As loadConfigWithCatalog, with the problems as one operator error (exit 78). */
+export async function readConfigFile(file: string): Promise<LoadedConfig> {
   try {
-    const config = await loadConfig(file, {
-      loadKnownModels: async (models) => {
-        catalog = await loadModelCatalog(models.catalog === undefined ? {} : { extraCatalogPath: models.catalog });
-        return catalog.models;
-      },
-    });
-    return { config, catalog: catalog ?? (await loadModelCatalog()) };
+    return await loadConfigWithCatalog(file);
   } catch (error) {
     if (error instanceof ConfigError) throw new OperatorError(`invalid config file ${file}:\n${formatConfigIssues(error.issues)}`, ExitCode.CONFIG);
     throw error;
