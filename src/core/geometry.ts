@@ -44,8 +44,11 @@ export function boxFromLtwh(left: number, top: number, width: number, height: nu
   return { x1: left, y1: top, x2: left + width, y2: top + height };
 }
 
+/** Vertices [x, y]; zones and masks use fractions (0..1) of the frame width and height. */
+export type Polygon = readonly (readonly [number, number])[];
+
 /** Even-odd rule; `polygon` vertices in the same units as the point. */
-export function pointInPolygon(x: number, y: number, polygon: readonly (readonly [number, number])[]): boolean {
+export function pointInPolygon(x: number, y: number, polygon: Polygon): boolean {
   let inside = false;
   for (let i = 0, j = polygon.length - 1; i < polygon.length; j = i++) {
     const [xi, yi] = polygon[i];

@@ -1,4 +1,4 @@
-import { boxHeight, pointInPolygon } from '../core/geometry.js';
+import { boxHeight, pointInPolygon, type Polygon } from '../core/geometry.js';
 import type { Detection, ObjectClass } from '../core/types.js';
 
 /** One camera's view of the shared detector's output. */
@@ -7,7 +7,7 @@ export interface DetectionFilterOptions {
   minScore: number;
   minBoxHeight: number;
   /** Areas to ignore, points as fractions (0..1) of frame width and height. */
-  masks: readonly (readonly (readonly [number, number])[])[];
+  masks: readonly Polygon[];
 }
 
 /**

@@ -3,7 +3,7 @@
  * first, and every track change becomes a `track` event on the bus. Errors in a frame
  * are logged and counted; the camera keeps going.
  */
-import { pointInPolygon, type Box } from '../core/geometry.js';
+import { pointInPolygon, type Box, type Polygon } from '../core/geometry.js';
 import type { Logger } from '../core/logger.js';
 import type { CameraSource, LiveFrame } from '../ingest/camera-source.js';
 import type { CameraPipeline, EndedTrack, TrackSighting } from '../pipeline/camera-pipeline.js';
@@ -13,8 +13,7 @@ import type { EventBus } from './event-bus.js';
 
 export interface Zone {
   name: string;
-  /** Points as fractions (0..1) of frame width and height. */
-  polygon: readonly (readonly [number, number])[];
+  polygon: Polygon;
 }
 
 export interface CameraWorkerOptions {
