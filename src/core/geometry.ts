@@ -57,3 +57,11 @@ export function pointInPolygon(x: number, y: number, polygon: Polygon): boolean 
   }
   return inside;
 }
+
+/**
+ * Whether a box stands in a polygon given as fractions of the frame: judged by its foot point
+ * (bottom centre, where a person or vehicle touches the ground).
+ */
+export function footPointIn(box: Box, frame: { width: number; height: number }, polygon: Polygon): boolean {
+  return pointInPolygon((box.x1 + box.x2) / 2 / frame.width, box.y2 / frame.height, polygon);
+}

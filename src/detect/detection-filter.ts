@@ -1,4 +1,4 @@
-import { boxHeight, pointInPolygon, type Polygon } from '../core/geometry.js';
+import { boxHeight, footPointIn, type Polygon } from '../core/geometry.js';
 import type { Detection, ObjectClass } from '../core/types.js';
 
 /** One camera's view of the shared detector's output. */
@@ -12,7 +12,7 @@ export interface DetectionFilterOptions {
 
 /**
  * Keeps the detections this camera cares about. A detection is masked when its
- * foot point (bottom centre, where an object stands) lies inside a mask.
+ * foot point lies inside a mask.
  */
 export function filterDetections(
   detections: readonly Detection[],
@@ -21,8 +21,6 @@ export function filterDetections(
 ): Detection[] {
   return detections.filter((d) => {
     if (d.score < options.minScore || !options.classes.includes(d.objectClass) || boxHeight(d.box) < options.minBoxHeight) return false;
-    const footX = (d.box.x1 + d.box.x2) / 2 / frame.width;
-    const footY = d.box.y2 / frame.height;
-    return !options.masks.some((mask) => pointInPolygon(footX, footY, mask));
+    return !options.masks.some((mask) => footPointIn(d.box, frame, mask));
   });
 }

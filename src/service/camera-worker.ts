@@ -3,7 +3,7 @@
  * first, and every track change becomes a `track` event on the bus. Errors in a frame
  * are logged and counted; the camera keeps going.
  */
-import { pointInPolygon, type Box, type Polygon } from '../core/geometry.js';
+import { footPointIn, type Box, type Polygon } from '../core/geometry.js';
 import type { Logger } from '../core/logger.js';
 import type { CameraSource, LiveFrame } from '../ingest/camera-source.js';
 import type { CameraPipeline, EndedTrack, TrackSighting } from '../pipeline/camera-pipeline.js';
@@ -148,8 +148,6 @@ export class CameraWorker {
   }
 
   private zonesOf(box: Box): string[] {
-    const x = (box.x1 + box.x2) / 2 / this.frameSize.width;
-    const y = box.y2 / this.frameSize.height;
-    return this.options.zones.filter((zone) => pointInPolygon(x, y, zone.polygon)).map((zone) => zone.name);
+    return this.options.zones.filter((zone) => footPointIn(box, this.frameSize, zone.polygon)).map((zone) => zone.name);
   }
 }
