@@ -111,14 +111,21 @@ test('defaults fill every section of a minimal config', () => {
   });
   assert.equal(config.matching.window_s, 600);
   assert.deepEqual(config.matching.same_camera, { enabled: true, min_gap_s: 0 });
-  assert.deepEqual(config.matching.classes.person, { threshold: 0.8, min_margin: 0.05 });
+  assert.deepEqual(config.matching.classes.person, { threshold: 0.5, min_margin: 0.05 });
   assert.deepEqual(config.matching.classes.truck, { threshold: 0.7, min_margin: 0.05 });
   assert.deepEqual(Object.keys(config.matching.classes), ['person', 'car', 'bus', 'truck', 'motorcycle', 'bicycle']);
   assert.equal(config.matching.momentum, 0.9);
   assert.equal(config.matching.temperature, 0.05);
   assert.equal(config.matching.high_confidence_entropy, 0.5);
-  assert.equal(config.matching.decide_early, true);
-  assert.equal(config.matching.merge_threshold, 0.85);
+  assert.equal(config.matching.decide_early, false);
+  assert.equal(config.matching.merge_threshold, 0.6);
+  assert.deepEqual(config.matching.views, { weight: 0.5, shortlist: 20 });
+  assert.deepEqual(config.matching.runner_up, { skip_likely_same: true });
+  assert.equal(config.matching.online_merge, true);
+  assert.deepEqual(config.features, {
+    camera_centring: { enabled: true, warmup_tracks: 10, site_warmup_tracks: 10, window_tracks: 500, clip: 2.5 },
+    pair_calibration: { enabled: true, window: 400, min_samples: 20 },
+  });
   assert.deepEqual(config.topology, []);
   assert.deepEqual(config.schedules, { retention: '0 3 * * *', recluster: '30 3 * * *' });
 });

@@ -108,6 +108,8 @@ async function prepare(t: TestContext): Promise<Setup> {
       cameras: CAMERAS.map((id) => ({ id, url: rtsp.url(id), ffmpeg: { input_args: RTSP_INPUT_ARGS } })),
       mqtt: { url: broker.url, protocol_version: 5, qos: 1, stats_interval_s: 5 },
       gallery: { path: path.join(dir, 'gallery') },
+      // Early decisions put matches in the first seconds of the clip, where the broker outage is.
+      matching: { decide_early: true },
       topology: [{ from: 'left', to: 'right', min_s: -5, max_s: 10, bidirectional: true }],
     },
   });

@@ -13,6 +13,7 @@ import { OperatorError } from '../src/core/operator-error.js';
 import { openStateStore } from '../src/core/state-store.js';
 import { OBJECT_CLASSES, type ObjectClass } from '../src/core/types.js';
 import { normalised } from '../src/core/vectors.js';
+import { RAW_SPACE } from '../src/features/feature-space.js';
 import { Gallery } from '../src/gallery/gallery.js';
 import { Matcher, type ClassMatchingOptions, type MatchableTrack } from '../src/match/matcher.js';
 
@@ -39,7 +40,7 @@ async function makeGallery(t: TestContext): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'crosscam-gallery-cli-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const store = openStateStore({ path: dir, mapSizeMb: 64 });
-  const gallery = new Gallery({ store, exemplarsPerIdentity: 3, retention: { sightingsDays: 30, identitiesDays: 90 } });
+  const gallery = new Gallery({ store, space: RAW_SPACE, momentum: 0.9, exemplarsPerIdentity: 3, retention: { sightingsDays: 30, identitiesDays: 90 } });
   const classes = Object.fromEntries(OBJECT_CLASSES.map((name) => [name, { threshold: 0.9, minMargin: 0.05 }]));
   const matcher = new Matcher({
     gallery,
@@ -47,7 +48,6 @@ async function makeGallery(t: TestContext): Promise<string> {
     windowS: 600,
     sameCamera: { enabled: true, minGapS: 10 },
     minTrackQuality: 0.3,
-    momentum: 0.9,
   });
   matcher.decide(track('A', 1, 0, vec(1, 0, 0)));
   matcher.decide(track('B', 1, 20, vec(1, 0, 0)));
@@ -95,7 +95,7 @@ test('gallery export writes JSON lines, vectors only with --vectors', async (t) 
   const first = lines.find((line) => line.type === 'identity' && line.identity === 'person-000001');
   assert.equal(first.sightings, 2);
   assert.deepEqual(first.cameras.map((camera: { camera: string }) => camera.camera), ['A', 'B']);
-  assert.equal(first.prototype, undefined);
+  assert.equal(first.appearance, undefined);
   const van = lines.find((line) => line.type === 'identity' && line.class === 'car');
   assert.equal(van.label, 'stolen van');
   const sighting = lines.find((line) => line.type === 'sighting' && line.camera === 'B');
@@ -107,7 +107,7 @@ test('gallery export writes JSON lines, vectors only with --vectors', async (t) 
   const file = path.join(dir, 'export.jsonl');
   await run(['export', '--gallery', dir, '--vectors', '--out', file]);
   const withVectors = (await readFile(file, 'utf8')).trim().split('\n').map((line) => JSON.parse(line));
-  assert.equal(withVectors.find((line) => line.type === 'identity' && line.identity === 'person-000002').prototype.length, 3);
+  assert.equal(withVectors.find((line) => line.type === 'identity' && line.identity === 'person-000002').appearance.sum.length, 3);
   assert.equal(withVectors.find((line) => line.type === 'sighting').embedding.length, 3);
 });
 
@@ -128,10 +128,16 @@ test('gallery forget removes an identity and its sightings; an unknown id is an 
 
 test('gallery recluster merges the split identity at the given threshold', async (t) => {
   const dir = await makeGallery(t);
-  const strict = await run(['recluster', '--gallery', dir]);
-  assert.match(strict.stdout, /similarity ≥ 0\.85: 1 merge/, "default: the config's matching.merge_threshold 0.85; cos 0.862 merges");
-  assert.match(strict.stdout, /merged person-000003 into person-000001 \(1 sightings moved\)/);
+  const dryRun = await run(['recluster', '--gallery', dir, '--threshold', '0.85', '--dry-run']);
+  assert.match(dryRun.stdout, /would merge person-000003 into person-000001 \(similarity 0\.862, 1 sightings\)/);
+  assert.match(dryRun.stdout, /dry run: nothing changed/);
+  const strict = await run(['recluster', '--gallery', dir, '--threshold', '0.9']);
+  assert.match(strict.stdout, /similarity ≥ 0\.9: 0 merges/, 'cos 0.862 stays apart at 0.9');
+  const merged = await run(['recluster', '--gallery', dir]);
+  assert.match(merged.stdout, /similarity ≥ 0\.6: 1 merge/, "default: the config's matching.merge_threshold 0.6; cos 0.862 merges, cos 0.507 does not");
+  assert.match(merged.stdout, /merged person-000003 into person-000001 \(similarity 0\.862, 1 sightings\)/);
   const again = await run(['recluster', '--gallery', dir, '--threshold', '0.5']);
+  // The merged prototype (2·A + 1·D, by count) is at 0.174 from C.
   assert.match(again.stdout, /0 merges/);
 });
 

@@ -5,9 +5,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { openStateStore, type RootDatabase } from '../src/core/state-store.js';
 import { normalised } from '../src/core/vectors.js';
+import { RAW_SPACE } from '../src/features/feature-space.js';
 import { Gallery, type GalleryOptions } from '../src/gallery/gallery.js';
-import { DB_NAMES, type IdentityRecord, type SightingRecord } from '../src/gallery/records.js';
-import type { SightingRef } from '../src/match/decision.js';
+import { recluster } from '../src/gallery/recluster.js';
+import { DB_NAMES, type SightingRef } from '../src/gallery/records.js';
 
 const DAY = 86_400_000;
 const T0 = Date.UTC(2024, 0, 1);
@@ -23,7 +24,7 @@ async function tempDir(t: TestContext): Promise<string> {
 
 function open(dir: string, options: Partial<GalleryOptions> = {}): { store: RootDatabase; gallery: Gallery } {
   const store = openStateStore({ path: dir, mapSizeMb: 64 });
-  const gallery = new Gallery({ store, exemplarsPerIdentity: 3, retention: { sightingsDays: 30, identitiesDays: 90 }, ...options });
+  const gallery = new Gallery({ store, space: RAW_SPACE, momentum: 0.9, exemplarsPerIdentity: 3, retention: { sightingsDays: 30, identitiesDays: 90 }, ...options });
   return { store, gallery };
 }
 
@@ -45,34 +46,23 @@ function sightingRef(cameraId: string, trackId: number, firstSeenAt: number, las
   return { cameraId, trackId, objectClass: 'person', firstSeenAt, lastSeenAt, pts: 1.5, box: { x1: 1, y1: 2, x2: 3, y2: 4 }, quality: 0.7 };
 }
 
-/** Writes an identity with its sightings the way the matcher does (one transaction); returns its id. */
+/**
+ * Writes an identity with its sightings through the gallery's transaction (the matcher's way);
+ * returns its id. One without sightings, or on the watch list, is enrolled.
+ */
 function seed(gallery: Gallery, { prototype, sightings = [], watchlist = false, createdAt = T0 }: Seed): string {
   return gallery.write((tx) => {
-    const id = tx.nextIdentityId('person');
     const refs = sightings.map(([camera, trackId, first, last]) => sightingRef(camera, trackId, first, last));
-    const record: IdentityRecord = {
-      id,
-      objectClass: 'person',
-      prototype,
-      exemplars: [{ embedding: prototype, quality: 0.7, at: createdAt }],
-      count: refs.length,
-      createdAt,
-      cameras: Object.fromEntries(refs.map((ref) => [ref.cameraId, ref])),
-      watchlist,
-      ...(refs.length > 0
-        ? { firstSeenAt: Math.min(...refs.map((r) => r.firstSeenAt)), lastSeenAt: Math.max(...refs.map((r) => r.lastSeenAt)) }
-        : {}),
-    };
-    tx.putIdentity(record);
-    for (const ref of refs) {
-      const sighting: SightingRecord = {
-        ...ref,
-        identityId: id,
-        embedding: prototype,
-        decision: { eventId: `e-${id}-${ref.trackId}`, outcome: 'new-identity', candidates: 0, decidedAt: ref.lastSeenAt },
-      };
-      tx.putSighting(sighting);
-    }
+    const next = (ref: SightingRef, at: number) => ({
+      sighting: ref,
+      embedding: prototype,
+      decision: { eventId: `e-${ref.cameraId}-${ref.trackId}`, outcome: 'new-identity' as const, candidates: 0, decidedAt: at },
+    });
+    const id =
+      watchlist || refs.length === 0
+        ? tx.enrolIdentity({ objectClass: 'person', embedding: prototype, label: 'seeded', at: createdAt }).id
+        : tx.createIdentity(next(refs.shift()!, createdAt)).id;
+    for (const ref of refs) tx.attachSighting(id, next(ref, ref.lastSeenAt), { learn: false });
     return id;
   });
 }
@@ -82,11 +72,11 @@ test('vectors are stored as binary float32 and come back exactly', async (t) => 
   const prototype = vec(0.1, 0.2, 0.3, 0.4);
   const id = seed(gallery, { prototype, sightings: [['A', 1, T0, T0 + 5000]] });
   assert.equal(id, 'person-000001');
-  const raw = store.openDB({ name: DB_NAMES.identities }).get(id) as { prototype: unknown; exemplars: { embedding: unknown }[] };
-  assert.ok(raw.prototype instanceof Uint8Array);
-  assert.equal((raw.prototype as Uint8Array).byteLength, 16);
+  const raw = store.openDB({ name: DB_NAMES.identities }).get(id) as { appearance: { sum: unknown }; exemplars: { embedding: unknown }[] };
+  assert.ok(raw.appearance.sum instanceof Uint8Array);
+  assert.equal((raw.appearance.sum as Uint8Array).byteLength, 16);
   assert.ok(raw.exemplars[0]!.embedding instanceof Uint8Array);
-  assert.deepEqual(gallery.readIdentity(id)!.prototype, prototype);
+  assert.deepEqual(gallery.readIdentity(id)!.appearance, { sum: prototype, weights: { A: 1 } });
   assert.deepEqual(gallery.sightingsOf(id)[0]!.embedding, prototype);
   assert.deepEqual(gallery.sightingOfTrack({ cameraId: 'A', trackId: 1, firstSeenAt: T0 })!.identityId, id);
 });
@@ -124,14 +114,13 @@ test('a throw inside a write leaves no partial record and the index untouched', 
   const kept = seed(gallery, { prototype: vec(1, 0), sightings: [['A', 1, T0, T0 + 1000]] });
   assert.throws(() =>
     gallery.write((tx) => {
-      const record = gallery.readIdentity(kept)!;
-      tx.putIdentity({ ...record, prototype: vec(0, 1), count: 2 });
-      tx.putSighting({ ...gallery.sightingsOf(kept)[0]!, cameraId: 'B', trackId: 9 });
-      tx.nextIdentityId('person');
+      const decision = { eventId: 'e9', outcome: 'matched' as const, candidates: 1, decidedAt: T0 };
+      tx.attachSighting(kept, { sighting: sightingRef('B', 9, T0, T0 + 1000), embedding: vec(0, 1), decision }, { learn: true });
+      tx.createIdentity({ sighting: sightingRef('C', 3, T0, T0 + 1000), embedding: vec(0, 1), decision });
       throw new Error('power cut');
     }),
   /power cut/);
-  assert.deepEqual(Array.from(gallery.readIdentity(kept)!.prototype), [1, 0]);
+  assert.deepEqual(Array.from(gallery.readIdentity(kept)!.appearance.sum), [1, 0]);
   assert.equal(gallery.readIdentity(kept)!.count, 1);
   assert.deepEqual(Array.from(gallery.prototype(kept)!), [1, 0]);
   assert.equal(gallery.stats().sightings, 1);
@@ -184,7 +173,7 @@ test('a gallery reloads when another process wrote to it (e.g. the CLI forgot an
   const daemon = open(dir);
   t.after(() => daemon.store.close());
   const id = seed(daemon.gallery, { prototype: vec(1, 0), sightings: [['A', 1, T0, T0 + 1]] });
-  const cli = new Gallery({ store: daemon.store, exemplarsPerIdentity: 3, retention: { sightingsDays: 30, identitiesDays: 90 } });
+  const cli = new Gallery({ store: daemon.store, space: RAW_SPACE, momentum: 0.9, exemplarsPerIdentity: 3, retention: { sightingsDays: 30, identitiesDays: 90 } });
   assert.deepEqual(cli.forget(id), { sightings: 1 });
   assert.equal(daemon.gallery.identity(id)?.id, id, 'stale until refreshed');
   assert.equal(daemon.gallery.refresh(), true);
@@ -204,24 +193,31 @@ test('recluster merges two split identities into the older one, moving sightings
   const split = seed(gallery, { prototype: vec(0.96, 0.28, 0), createdAt: T0 + 100_000, sightings: [['C', 3, T0 + 100_000, T0 + 110_000]] });
   const distinct = seed(gallery, { prototype: vec(0, 1, 0), sightings: [['A', 4, T0 + 200_000, T0 + 210_000]] });
   const progress: number[] = [];
-  const merges = await gallery.recluster({ mergeThreshold: 0.9, onProgress: (done) => progress.push(done) });
-  assert.deepEqual(merges, [{ objectClass: 'person', kept: older, merged: [split], movedSightings: 1 }]);
+  const planned = await recluster(gallery, { mergeThreshold: 0.9, dryRun: true });
+  assert.deepEqual(planned.map(({ kept, merged, movedSightings }) => ({ kept, merged, movedSightings })), [{ kept: older, merged: [split], movedSightings: 1 }]);
+  assert.ok(gallery.identity(split), 'a dry run changes nothing');
+  const merges = await recluster(gallery, { mergeThreshold: 0.9, now: () => T0 + DAY, onProgress: (done) => progress.push(done) });
+  // cos([1,0,0], [0.96,0.28,0]) = 0.96: the group's weakest link.
+  assert.equal(merges.length, 1);
+  close(merges[0]!.similarity, 0.96);
+  assert.deepEqual({ ...merges[0]!, similarity: 0 }, { objectClass: 'person', kept: older, merged: [split], similarity: 0, reason: 'scheduled', movedSightings: 1, at: T0 + DAY });
+  assert.deepEqual([...gallery.merges()], merges, 'the merge is recorded');
   assert.equal(progress.at(-1), 3);
 
   assert.equal(gallery.identity(split), undefined);
   assert.ok(gallery.identity(distinct));
   const merged = gallery.readIdentity(older)!;
   // (2·[1,0,0] + 1·[0.96,0.28,0]) / ‖·‖ = [2.96, 0.28, 0] / 2.97321375
-  close(merged.prototype[0], 0.9955557351145424);
-  close(merged.prototype[1], 0.09417419115948375);
+  const prototype = gallery.prototype(older)!;
+  close(prototype[0], 0.9955557351145424);
+  close(prototype[1], 0.09417419115948375);
   assert.equal(merged.count, 3);
   assert.deepEqual(Object.keys(merged.cameras).sort(), ['A', 'B', 'C']);
   assert.equal(merged.lastSeenAt, T0 + 110_000);
   assert.equal(merged.exemplars.length, 2);
   assert.deepEqual(gallery.sightingsOf(older).map((s) => s.trackId).sort(), [1, 2, 3]);
   assert.equal(gallery.sightingOfTrack({ cameraId: 'C', trackId: 3, firstSeenAt: T0 + 100_000 })!.identityId, older);
-  close(gallery.similarity(older, merged.prototype), 1);
-  assert.deepEqual(await gallery.recluster({ mergeThreshold: 0.9 }), [], 'nothing left to merge');
+  assert.deepEqual(await recluster(gallery, { mergeThreshold: 0.9 }), [], 'nothing left to merge');
 });
 
 test('recluster never joins identities seen together on one camera, nor two watch-list identities', async (t) => {
@@ -231,23 +227,19 @@ test('recluster never joins identities seen together on one camera, nor two watc
   seed(gallery, { prototype: vec(0, 1, 0), watchlist: true, createdAt: T0 + 1 });
   seed(gallery, { prototype: vec(0, 0.99, 0.14), watchlist: true, createdAt: T0 + 2 });
   const late = seed(gallery, { prototype: vec(0.98, 0, 0.2), sightings: [['B', 5, T0 + 100_000, T0 + 110_000]] });
-  const merges = await gallery.recluster({ mergeThreshold: 0.9 });
+  const merges = (await recluster(gallery, { mergeThreshold: 0.9 })).map(({ kept, merged, movedSightings }) => ({ kept, merged, movedSightings }));
   // a–b (0.99, the strongest link) overlap on camera A: refused. a–late (0.98) joins. b–late (0.97) is then
   // refused too, since b conflicts with a in that group. The two watch-list identities stay apart.
-  assert.deepEqual(merges, [{ objectClass: 'person', kept: a, merged: [late], movedSightings: 1 }]);
+  assert.deepEqual(merges, [{ kept: a, merged: [late], movedSightings: 1 }]);
   assert.equal(gallery.identityCount, 4);
 });
 
 test('recluster keeps the watch-list identity of a group, with its label', async (t) => {
   const { gallery } = await openTemp(t);
   const seen = seed(gallery, { prototype: vec(1, 0), createdAt: T0, sightings: [['A', 1, T0, T0 + 1000]] });
-  const watched = gallery.write((tx) => {
-    const id = tx.nextIdentityId('person');
-    tx.putIdentity({ id, objectClass: 'person', prototype: vec(0.99, 0.1), exemplars: [], count: 0, createdAt: T0 + 5, cameras: {}, label: 'vip', watchlist: true });
-    return id;
-  });
-  const [merge] = await gallery.recluster({ mergeThreshold: 0.9 });
-  assert.deepEqual(merge, { objectClass: 'person', kept: watched, merged: [seen], movedSightings: 1 });
+  const watched = gallery.write((tx) => tx.enrolIdentity({ objectClass: 'person', embedding: vec(0.99, 0.1), label: 'vip', at: T0 + 5 }).id);
+  const [merge] = await recluster(gallery, { mergeThreshold: 0.9 });
+  assert.deepEqual([merge!.kept, merge!.merged, merge!.movedSightings], [watched, [seen], 1]);
   const record = gallery.readIdentity(watched)!;
   assert.equal(record.label, 'vip');
   assert.equal(record.watchlist, true);

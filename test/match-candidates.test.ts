@@ -18,6 +18,7 @@ function identity(sightings: SightingRef[], watchlist = false): IdentitySummary 
     createdAt: 0,
     cameras: Object.fromEntries(sightings.map((sighting) => [sighting.cameraId, sighting])),
     watchlist,
+    appearanceWeights: {},
   };
 }
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { entropyConfidence, momentumUpdate } from '../src/match/confidence.js';
+import { entropyConfidence } from '../src/match/confidence.js';
 
 const close = (actual: number, expected: number, tolerance = 1e-9) =>
   assert.ok(Math.abs(actual - expected) <= tolerance, `${actual} is not within ${tolerance} of ${expected}`);
@@ -33,15 +33,4 @@ test('entropy confidence: two candidates [0.9, 0.7] and the threshold 0.6 at τ 
 test('entropy confidence: no candidate leaves one option, a certain decision', () => {
   assert.deepEqual(entropyConfidence([], 0.6, 0.05), { normalisedEntropy: 0, confidence: 1 });
   assert.throws(() => entropyConfidence([0.7], 0.6, 0), /temperature/);
-});
-
-test('momentum update: c ← m·c + (1−m)·f, renormalised', () => {
-  // m = 0.9, c = [1, 0, 0], f = [0.8, 0.6, 0] → [0.98, 0.06, 0] / 0.98183502 = [0.99813103, 0.06111006, 0].
-  const updated = momentumUpdate(Float32Array.of(1, 0, 0), Float32Array.of(0.8, 0.6, 0), 0.9);
-  close(updated[0]!, 0.9981310335652204, 1e-7);
-  close(updated[1]!, 0.06111006327950329, 1e-7);
-  assert.equal(updated[2], 0);
-  // m = 0 takes the feature, m = 1 keeps the centroid.
-  assert.deepEqual(Array.from(momentumUpdate(Float32Array.of(1, 0), Float32Array.of(0, 1), 0)), [0, 1]);
-  assert.deepEqual(Array.from(momentumUpdate(Float32Array.of(1, 0), Float32Array.of(0, 1), 1)), [1, 0]);
 });

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { openStateStore } from '../src/core/state-store.js';
 import { OBJECT_CLASSES, type ObjectClass } from '../src/core/types.js';
 import { normalised } from '../src/core/vectors.js';
+import { RAW_SPACE } from '../src/features/feature-space.js';
 import { Gallery } from '../src/gallery/gallery.js';
 import { Matcher, type ClassMatchingOptions, type MatchableTrack, type MatcherOptions } from '../src/match/matcher.js';
 
@@ -37,7 +38,7 @@ function track(cameraId: string, trackId: number, firstS: number, lastS: number,
 async function setUp(t: TestContext, options: Partial<MatcherOptions> = {}) {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'crosscam-match-'));
   const store = openStateStore({ path: dir, mapSizeMb: 64 });
-  const gallery = new Gallery({ store, exemplarsPerIdentity: 3, retention: { sightingsDays: 30, identitiesDays: 90 } });
+  const gallery = new Gallery({ store, space: RAW_SPACE, momentum: 0.9, exemplarsPerIdentity: 3, retention: { sightingsDays: 30, identitiesDays: 90 } });
   let events = 0;
   const matcher = new Matcher({
     gallery,
@@ -45,7 +46,6 @@ async function setUp(t: TestContext, options: Partial<MatcherOptions> = {}) {
     windowS: 600,
     sameCamera: { enabled: true, minGapS: 10 },
     minTrackQuality: 0.3,
-    momentum: 0.9,
     now: () => T0 + 3_600_000,
     newEventId: () => `event-${++events}`,
     ...options,
@@ -173,7 +173,7 @@ test('a high-confidence match moves the prototype by momentum and adds an exempl
   close(prototype[1], 0.06111006327950329);
   assert.equal(prototype[2], 0);
   const record = gallery.readIdentity('person-000001')!;
-  assert.deepEqual(record.prototype, prototype, 'LMDB and the index agree');
+  assert.deepEqual(normalised(record.appearance.sum), prototype, 'LMDB and the index agree');
   assert.equal(record.exemplars.length, 2);
 });
 
@@ -237,8 +237,8 @@ test('an early decision then the end of the same track: one identity, one sighti
   const record = gallery.readIdentity(early.identityId)!;
   assert.equal(record.count, 1);
   // The identity is this track's alone: it follows the track's final embedding.
-  close(record.prototype[0], 0.96);
-  close(record.prototype[1], 0.28);
+  close(normalised(record.appearance.sum)[0], 0.96);
+  close(normalised(record.appearance.sum)[1], 0.28);
 
   // A match decided early on B, then at B's end.
   const matchedEarly = matcher.decide(track('B', 3, 20, 25, vec(0.96, 0.28, 0)))!;
@@ -256,7 +256,7 @@ test('an early decision then the end of the same track: one identity, one sighti
   assert.equal(after.count, 2);
   assert.equal(after.lastSeenAt, T0 + 40_000);
   assert.equal(after.cameras.B!.lastSeenAt, T0 + 40_000);
-  assert.deepEqual(Array.from(after.prototype), movedOnce, 'the prototype moves once per track');
+  assert.deepEqual(Array.from(normalised(after.appearance.sum)), movedOnce, 'the prototype moves once per track');
   assert.equal(gallery.stats().sightings, 2);
 });
 
@@ -285,7 +285,7 @@ test('a failure inside the decision transaction leaves no identity, sighting or 
   assert.throws(() => matcher.decide(track('B', 1, 20, 30, vec(0.8, 0.6, 0)), failing));
   const record = gallery.readIdentity('person-000001')!;
   assert.equal(record.count, 1);
-  assert.deepEqual(Array.from(record.prototype), [1, 0, 0]);
+  assert.deepEqual(Array.from(normalised(record.appearance.sum)), [1, 0, 0]);
   assert.deepEqual(Array.from(gallery.prototype('person-000001')!), [1, 0, 0]);
   assert.equal(gallery.stats().sightings, 1);
 });

@@ -8,6 +8,7 @@ import type { Box } from '../src/core/geometry.js';
 import { openStateStore } from '../src/core/state-store.js';
 import { OBJECT_CLASSES, type Frame, type ObjectClass } from '../src/core/types.js';
 import { normalised } from '../src/core/vectors.js';
+import { RAW_SPACE } from '../src/features/feature-space.js';
 import { Gallery } from '../src/gallery/gallery.js';
 import { Matcher, type ClassMatchingOptions } from '../src/match/matcher.js';
 import { CommandError } from '../src/publish/requests.js';
@@ -22,8 +23,8 @@ test('operator commands: enrol from an image, lookup, identities, forget, and cl
     await store.close();
     await rm(dir, { recursive: true, force: true });
   });
-  const gallery = new Gallery({ store, exemplarsPerIdentity: 3, retention: { sightingsDays: 30, identitiesDays: 90 } });
-  const matcher = new Matcher({ gallery, classes: CLASSES, windowS: 600, sameCamera: { enabled: true, minGapS: 10 }, minTrackQuality: 0.1, momentum: 0.9 });
+  const gallery = new Gallery({ store, space: RAW_SPACE, momentum: 0.9, exemplarsPerIdentity: 3, retention: { sightingsDays: 30, identitiesDays: 90 } });
+  const matcher = new Matcher({ gallery, classes: CLASSES, windowS: 600, sameCamera: { enabled: true, minGapS: 10 }, minTrackQuality: 0.1 });
   const seen: { frame: Pick<Frame, 'width' | 'height'>; boxes: Box[]; red: number }[] = [];
   // The "model" embeds the mean red level of the crop, so the test sees that real pixels arrived.
   const embedder = {

@@ -1,11 +1,14 @@
-import { access } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { ExitCode } from '../core/exit-codes.js';
 import { createLogger } from '../core/logger.js';
 import { OperatorError } from '../core/operator-error.js';
 import { Embedder } from '../embed/embedder.js';
+import { runCrossCameraEvaluation, setConfigValue, type CrossCameraReport } from '../eval/cross-camera-eval.js';
 import { readMotFile, type MotRecord } from '../eval/mot-ground-truth.js';
+import type { SplitOptions } from '../eval/virtual-cameras.js';
 import { evaluateTracking, type TrackingEvaluation } from '../eval/mot-evaluation.js';
 import { runReidEvaluation, type ReidEvaluationResult } from '../eval/reid-eval.js';
 import { readFfmpegFrames } from '../ingest/ffmpeg-frames.js';
@@ -168,6 +171,122 @@ function formatTracking(result: TrackingEvaluation, video: string): string {
   return `tracking (CLEAR-MOT, IDF1; IoU >= 0.5): ${path.basename(video)}\n` + rows.map(([name, value]) => `  ${name.padEnd(12)} ${value}`).join('\n') + '\n';
 }
 
+interface CrossCameraEvalCommandOptions {
+  video: string;
+  gt: string;
+  splitX?: number;
+  splitY?: number;
+  shift?: string;
+  fps?: number;
+  config?: string;
+  set: string[];
+  json?: boolean;
+  modelsDir?: string;
+  saveTracks?: string;
+  fromTracks?: string;
+  transit?: { minS: number; maxS: number };
+}
+
+/** `MIN:MAX` seconds for --transit. */
+function parseTransit(value: string): { minS: number; maxS: number } {
+  const match = /^(-?[\d.]+):(-?[\d.]+)$/.exec(value);
+  const [minS, maxS] = match ? [Number(match[1]), Number(match[2])] : [NaN, NaN];
+  if (!(maxS > minS)) throw new OperatorError(`--transit takes MIN:MAX seconds with MAX > MIN, got '${value}'`, ExitCode.USAGE);
+  return { minS, maxS };
+}
+
+/** `key.path=value` (value in YAML) for --set. */
+function parseSetting(value: string, previous: string[]): string[] {
+  if (!/^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*=/.test(value)) throw new OperatorError(`--set takes key.path=value, got '${value}'`, ExitCode.USAGE);
+  return [...previous, value];
+}
+
+async function evaluateCrossCameraCommand(io: CommandIo, options: CrossCameraEvalCommandOptions): Promise<void> {
+  await assertReadable(options.video, 'video');
+  const groundTruth = await readGroundTruth(options.gt);
+  if (options.splitX !== undefined && options.splitY !== undefined) throw new OperatorError('give --split-x or --split-y, not both', ExitCode.USAGE);
+  const split: SplitOptions = {
+    axis: options.splitY !== undefined ? 'y' : 'x',
+    at: options.splitY ?? options.splitX ?? 0.5,
+    ...(options.shift !== undefined ? { shift: options.shift } : {}),
+  };
+  if (!(split.at > 0 && split.at < 1)) throw new OperatorError(`the split must lie inside the frame (0 < at < 1), got ${split.at}`, ExitCode.USAGE);
+  let baseConfig: Record<string, unknown> = {};
+  if (options.config !== undefined) {
+    const text = await readFile(options.config, 'utf8').catch((error: Error) => {
+      throw new OperatorError(`cannot read config: ${error.message}`, ExitCode.NO_INPUT);
+    });
+    const parsed: unknown = parseYaml(text);
+    if (parsed !== null && (typeof parsed !== 'object' || Array.isArray(parsed))) throw new OperatorError(`${options.config}: expected a YAML mapping`, ExitCode.CONFIG);
+    baseConfig = (parsed ?? {}) as Record<string, unknown>;
+  }
+  for (const setting of options.set) {
+    const at = setting.indexOf('=');
+    setConfigValue(baseConfig, setting.slice(0, at), parseYaml(setting.slice(at + 1)));
+  }
+  const logger = createLogger({ level: process.env.CROSSCAM_LOG_LEVEL ?? 'warn' });
+  const progress = createProgress(io, 'two cameras');
+  let report: CrossCameraReport;
+  try {
+    report = await runCrossCameraEvaluation({
+      video: options.video,
+      groundTruth,
+      baseConfig,
+      configName: options.config ?? 'the evaluation config (built-in defaults)',
+      split,
+      ...(options.fps !== undefined ? { fps: options.fps } : {}),
+      ...(options.modelsDir !== undefined ? { modelsDir: options.modelsDir } : {}),
+      ...(options.saveTracks !== undefined ? { saveTracks: options.saveTracks } : {}),
+      ...(options.transit !== undefined ? { transit: options.transit } : {}),
+      ...(options.fromTracks !== undefined ? { fromTracks: options.fromTracks } : {}),
+      logger,
+      onProgress: (frame, lastFrame) => progress.update(frame, lastFrame),
+    });
+  } finally {
+    progress.stop();
+  }
+  io.stdout.write(options.json ? `${JSON.stringify(report)}\n` : formatCrossCamera(report, options.video, split));
+}
+
+function formatCrossCamera(report: CrossCameraReport, video: string, split: SplitOptions): string {
+  const f = (value: number) => (Number.isNaN(value) ? 'n/a' : value.toFixed(3));
+  const rows: [string, string][] = [
+    ['precision', `${f(report.precision)} (${report.correctMatches} of ${report.matches} matches correct)`],
+    ['recall', `${f(report.recall)} (${report.links} of ${report.gtLinks} people seen on both cameras linked)`],
+    ['F1', f(report.f1)],
+    ['AUC', `${f(report.auc)} (${report.pairs.positive} same-person / ${report.pairs.negative} other cross-camera track pairs)`],
+    ['purity', f(report.purity)],
+    ['fragmentation', `${f(report.fragmentation)} identities per person (${report.identities} identities, ${report.gtIdentities} people, ${report.merges} merged online)`],
+    ...report.cameras.map((camera): [string, string] => [
+      `camera ${camera.id}`,
+      `${camera.tracks} tracks, ${camera.tracksWithPerson} follow a person, ${camera.decided} decided`,
+    ]),
+    ['frames', `${report.frames.processed} of ${report.frames.decoded} at ${report.frames.fps.toFixed(2)} fps`],
+    ['wall time', `${report.wallTimeS.toFixed(1)} s`],
+  ];
+  for (const match of report.matchList) {
+    const person = (p: number | null) => (p === null ? 'nobody' : `person ${p}`);
+    rows.push([
+      match.correct ? '  match' : '  WRONG match',
+      `${match.identity}: ${match.sighting} (${person(match.persons[0])}) ← ${match.matched} (${person(match.persons[1])}), score ${f(match.similarity)}, margin ${f(match.margin)}${match.late ? ', late' : ''}`,
+    ]);
+  }
+  const header = `cross-camera matching: ${path.basename(video)} split ${split.axis === 'x' ? 'left/right' : 'top/bottom'} at ${split.at}${split.shift ? `, second camera through ${split.shift}` : ''}\n`;
+  return header + rows.map(([name, value]) => `  ${name.padEnd(14)} ${value}`).join('\n') + '\n';
+}
+
+function parseFraction(value: string): number {
+  const n = Number(value);
+  if (!(n > 0 && n < 1)) throw new OperatorError(`expected a fraction between 0 and 1, got '${value}'`, ExitCode.USAGE);
+  return n;
+}
+
+function parsePositiveNumber(value: string): number {
+  const n = Number(value);
+  if (!(n > 0)) throw new OperatorError(`expected a positive number, got '${value}'`, ExitCode.USAGE);
+  return n;
+}
+
 function parsePositiveInteger(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new OperatorError(`expected a positive integer, got '${value}'`, ExitCode.USAGE);
@@ -202,4 +321,25 @@ export function registerEvalCommand(program: Command, io: EvalCommandIo = PROCES
     .option('--config <file>', 'crosscam config: models, runtime, detect and track settings (first enabled camera)')
     .option('--models-dir <dir>', 'models directory (default: config models.dir, $CROSSCAM_MODELS_DIR or /var/lib/crosscam/models)')
     .action((options: TrackingEvalOptions) => evaluateTrackingCommand(io, options));
+
+  evaluation
+    .command('crosscam')
+    .description(
+      'cross-camera matching end to end: the daemon\'s detector, tracker, embedder, matcher and gallery on two virtual cameras ' +
+        'cut from one video (left/right or top/bottom parts, the second optionally through an ffmpeg filter), scored against MOT ground truth',
+    )
+    .requiredOption('--video <file>', 'video file (frame n is MOT frame n+1)')
+    .requiredOption('--gt <file>', 'MOT ground truth (gt.txt) of the video')
+    .option('--split-x <fraction>', 'cameras left and right of this fraction of the width (default 0.5)', parseFraction)
+    .option('--split-y <fraction>', 'cameras above and below this fraction of the height', parseFraction)
+    .option('--shift <filter>', 'ffmpeg filter through which the second camera sees (a colour, light or sharpness difference)')
+    .option('--fps <n>', 'frames per second processed (default: the config\'s detect.fps)', parsePositiveNumber)
+    .option('--transit <min:max>', 'transit times in seconds between the two cameras (a topology link, both ways), e.g. -5:10 for adjacent views', parseTransit)
+    .option('--config <file>', 'crosscam config to start from (its cameras and gallery path are replaced)')
+    .option('--set <key=value>', 'override one config key, value in YAML (repeatable), e.g. --set matching.classes.person.threshold=0.75', parseSetting, [])
+    .option('--json', 'print the report as one JSON object')
+    .option('--save-tracks <file>', 'write the tracks the vision stages produced (events and boxes) to this file')
+    .option('--from-tracks <file>', 'skip the vision stages: re-run the identity stage on tracks saved by --save-tracks (their video, split and fps apply)')
+    .option('--models-dir <dir>', 'models directory (default: config models.dir, $CROSSCAM_MODELS_DIR or /var/lib/crosscam/models)')
+    .action((options: CrossCameraEvalCommandOptions) => evaluateCrossCameraCommand(io, options));
 }

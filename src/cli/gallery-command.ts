@@ -5,9 +5,11 @@ import type { Command } from 'commander';
 import { ExitCode } from '../core/exit-codes.js';
 import { OperatorError } from '../core/operator-error.js';
 import { openStateStore, type RootDatabase } from '../core/state-store.js';
-import { Gallery } from '../gallery/gallery.js';
-import type { IdentityRecord, SightingRecord } from '../gallery/records.js';
-import { gallerySchema, matchingSchema } from '../config/schema.js';
+import type { Gallery } from '../gallery/gallery.js';
+import { recluster } from '../gallery/recluster.js';
+import { summaryOf, type IdentityMerge, type IdentityRecord, type SightingRecord } from '../gallery/records.js';
+import { featuresSchema, gallerySchema, matchingSchema } from '../config/schema.js';
+import { openGallery as openGalleryIn } from '../service/identity.js';
 import { isoTime, isoTimeOrNull } from '../core/json-values.js';
 import { identityJson, sightingJson } from '../gallery/json-views.js';
 import { readConfigFile } from '../pipeline/setup.js';
@@ -28,28 +30,23 @@ interface OpenedGallery {
 }
 
 /** Opens an existing gallery (never creates one: a mistyped path must not look like an empty gallery). */
-async function openGallery(location: GalleryLocation): Promise<OpenedGallery> {
+async function openExistingGallery(location: GalleryLocation): Promise<OpenedGallery> {
   if ((location.config === undefined) === (location.gallery === undefined)) {
     throw new OperatorError('give exactly one of --config FILE or --gallery DIR', ExitCode.USAGE);
   }
   // Without a config file, the gallery settings are the config's defaults (one definition).
   const { config } = location.config !== undefined
     ? await readConfigFile(location.config)
-    : { config: { gallery: gallerySchema.parse({ path: location.gallery }), matching: matchingSchema.parse({}) } };
-  const dir = config.gallery.path;
-  const mapSizeMb = location.mapSizeMb ?? config.gallery.map_size_mb;
-  const exemplarsPerIdentity = config.gallery.exemplars_per_identity;
-  const retention = { sightingsDays: config.gallery.retention.sightings_days, identitiesDays: config.gallery.retention.identities_days };
-  const mergeThreshold = config.matching.merge_threshold;
-  const resolved = path.resolve(dir);
+    : { config: { gallery: gallerySchema.parse({ path: location.gallery }), matching: matchingSchema.parse({}), features: featuresSchema.parse({}) } };
+  const resolved = path.resolve(config.gallery.path);
   if (!existsSync(path.join(resolved, 'data.mdb'))) throw new OperatorError(`no gallery at ${resolved} (no data.mdb there)`, ExitCode.NO_INPUT);
-  const store = openStateStore({ path: resolved, mapSizeMb });
-  const gallery = new Gallery({ store, exemplarsPerIdentity, retention });
-  return { dir: resolved, store, gallery, mergeThreshold };
+  const store = openStateStore({ path: resolved, mapSizeMb: location.mapSizeMb ?? config.gallery.map_size_mb });
+  const { gallery } = openGalleryIn({ ...config, gallery: { ...config.gallery, path: resolved } }, store);
+  return { dir: resolved, store, gallery, mergeThreshold: config.matching.merge_threshold };
 }
 
 async function withGallery(location: GalleryLocation, work: (opened: OpenedGallery) => Promise<void> | void): Promise<void> {
-  const opened = await openGallery(location);
+  const opened = await openExistingGallery(location);
   try {
     await work(opened);
   } finally {
@@ -100,11 +97,17 @@ function printStats(io: CommandIo, { dir, gallery }: OpenedGallery, json: boolea
 function identityLine(record: IdentityRecord, vectors: boolean): Record<string, unknown> {
   return {
     type: 'identity',
-    ...identityJson(record),
+    ...identityJson(summaryOf(record)),
     ...(vectors
       ? {
-          prototype: Array.from(record.prototype),
-          exemplars: record.exemplars.map((exemplar) => ({ quality: exemplar.quality, at: isoTime(exemplar.at), embedding: Array.from(exemplar.embedding) })),
+          // Raw re-ID space: the appearance sum with each camera's weight, and the views.
+          appearance: { sum: Array.from(record.appearance.sum), camera_weights: record.appearance.weights },
+          exemplars: record.exemplars.map((exemplar) => ({
+            camera: exemplar.cameraId,
+            quality: exemplar.quality,
+            at: isoTime(exemplar.at),
+            embedding: Array.from(exemplar.embedding),
+          })),
         }
       : {}),
   };
@@ -143,21 +146,23 @@ function forgetIdentity(io: CommandIo, { dir, gallery }: OpenedGallery, identity
   io.stdout.write(`forgot ${identityId} and its ${forgotten.sightings} sighting${forgotten.sightings === 1 ? '' : 's'}\n`);
 }
 
-async function reclusterGallery(io: CommandIo, opened: OpenedGallery, threshold: number | undefined): Promise<void> {
-  const mergeThreshold = threshold ?? opened.mergeThreshold;
-  if (!(mergeThreshold >= -1 && mergeThreshold <= 1)) throw new OperatorError(`--threshold must be a cosine similarity in [-1, 1], got ${threshold}`, ExitCode.USAGE);
+async function reclusterGallery(io: CommandIo, opened: OpenedGallery, options: { threshold?: number; dryRun?: boolean }): Promise<void> {
+  const mergeThreshold = options.threshold ?? opened.mergeThreshold;
+  if (!(mergeThreshold >= -1 && mergeThreshold <= 1)) throw new OperatorError(`--threshold must be a cosine similarity in [-1, 1], got ${options.threshold}`, ExitCode.USAGE);
   const progress = createProgress(io, 'recluster', 'identity');
-  let merges;
+  let merges: IdentityMerge[];
   try {
-    merges = await opened.gallery.recluster({ mergeThreshold, onProgress: (done, total) => progress.update(done, total) });
+    merges = await recluster(opened.gallery, { mergeThreshold, dryRun: options.dryRun === true, onProgress: (done, total) => progress.update(done, total) });
   } finally {
     progress.stop();
   }
+  const verb = options.dryRun ? 'would merge' : 'merged';
   for (const merge of merges) {
-    io.stdout.write(`merged ${merge.merged.join(', ')} into ${merge.kept} (${merge.movedSightings} sightings moved)\n`);
+    io.stdout.write(`${verb} ${merge.merged.join(', ')} into ${merge.kept} (similarity ${merge.similarity.toFixed(3)}, ${merge.movedSightings} sightings)\n`);
   }
   const identities = merges.reduce((sum, merge) => sum + merge.merged.length, 0);
-  io.stdout.write(`recluster at similarity ≥ ${mergeThreshold}: ${merges.length} merge${merges.length === 1 ? '' : 's'}, ${identities} identities folded into others\n`);
+  const summary = `${merges.length} merge${merges.length === 1 ? '' : 's'}, ${identities} identities ${options.dryRun ? 'would be' : ''} folded into others`.replace('  ', ' ');
+  io.stdout.write(`recluster at similarity ≥ ${mergeThreshold}${options.dryRun ? ' (dry run: nothing changed)' : ''}: ${summary}\n`);
 }
 
 function withLocation(command: Command): Command {
@@ -191,7 +196,8 @@ export function registerGalleryCommand(program: Command, io: CommandIo = PROCESS
   withLocation(gallery.command('recluster'))
     .description('merge identities whose prototypes are at least --threshold cosine-similar (split identities)')
     .option('--threshold <t>', 'merge threshold (default: matching.merge_threshold of the config, or its default)', Number)
-    .action((options: GalleryLocation & { threshold?: number }) =>
-      withGallery(options, (opened) => reclusterGallery(io, opened, options.threshold)),
+    .option('--dry-run', 'show the merges it would make, change nothing')
+    .action((options: GalleryLocation & { threshold?: number; dryRun?: boolean }) =>
+      withGallery(options, (opened) => reclusterGallery(io, opened, options)),
     );
 }

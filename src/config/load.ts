@@ -26,6 +26,8 @@ export interface LoadConfigOptions extends ParseConfigOptions {
    * models.catalog); its models are then checked like `knownModels`.
    */
   loadKnownModels?: (models: ModelsConfig) => Promise<KnownModels>;
+  /** The file's text when the caller has it already (e.g. a config it composed); the file is then not read. */
+  text?: string;
 }
 
 const readUtf8 = (file: string): string => fs.readFileSync(file, 'utf8');
@@ -68,7 +70,7 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Par
 export async function loadConfig(file: string, options: LoadConfigOptions = {}): Promise<CrosscamConfig> {
   let text: string;
   try {
-    text = (options.readFile ?? readUtf8)(file);
+    text = options.text ?? (options.readFile ?? readUtf8)(file);
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
     throw new ConfigError([{ path: ROOT_PATH, message: `cannot read config file ${file}: ${reason}` }], file);

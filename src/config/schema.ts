@@ -37,8 +37,9 @@ export interface SchemaContext {
 
 const DEFAULT_DETECT_CLASSES: readonly ObjectClass[] = ['person', 'car', 'bus', 'truck', 'motorcycle'];
 const DEFAULT_CLASS_THRESHOLD: Record<ObjectClass, number> = {
-  // Measured with the reference OSNet x0.25 on PETS09 (docs/accuracy.md); vehicles have no data here.
-  person: 0.8,
+  // Camera-centred cosine similarity, measured with the reference OSNet x0.25 on PETS09
+  // (docs/accuracy.md); vehicles have no data here.
+  person: 0.5,
   car: 0.7,
   bus: 0.7,
   truck: 0.7,
@@ -224,12 +225,26 @@ export const matchingSchema = z.strictObject({
         ) as Record<ObjectClass, { threshold: number; min_margin: number }>,
     ),
   momentum: unit.default(0.9),
+  // An identity's score: weight·(best view) + (1 − weight)·(prototype), views rescored for the
+  // `shortlist` best prototypes.
+  views: z
+    .strictObject({
+      weight: unit.default(0.5),
+      shortlist: z.int().min(1).max(1000).default(20),
+    })
+    .prefault({}),
+  // Candidates likely to be the best one's own fragment (prototypes ≥ merge_threshold, never seen
+  // side by side) are not its runner-up.
+  runner_up: z.strictObject({ skip_likely_same: z.boolean().default(true) }).prefault({}),
+  // A decision that scores the best identity and its likely fragments over the threshold merges
+  // them, and a track's own early identity joins the earlier one its final embedding matches.
+  online_merge: z.boolean().default(true),
   // Decision confidence: softmax with temperature τ over the candidates' similarities; a decision
   // whose normalised entropy H/log(n) is at most high_confidence_entropy moves the prototype.
   temperature: z.number().gt(0).default(0.05),
   high_confidence_entropy: unit.default(0.5),
-  decide_early: z.boolean().default(true),
-  merge_threshold: z.number().min(-1).max(1).default(0.85),
+  decide_early: z.boolean().default(false),
+  merge_threshold: z.number().min(-1).max(1).default(0.6),
 });
 
 const topologyLinkSchema = z
@@ -249,6 +264,27 @@ const topologyLinkSchema = z
       ctx.addIssue({ code: 'custom', path: ['to'], message: 'must differ from "from" (same-camera returns are set in matching.same_camera)' });
     }
   });
+
+// Camera-aware features: each camera's running mean embedding is subtracted before matching.
+export const featuresSchema = z.strictObject({
+  camera_centring: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      warmup_tracks: z.int().min(1).default(10),
+      site_warmup_tracks: z.int().min(0).default(10),
+      window_tracks: z.int().min(10).default(500),
+      clip: z.number().gt(0).default(2.5),
+    })
+    .prefault({}),
+  // Similarities are compared as (s − m)/(1 − m), m = the camera pair's median between different people.
+  pair_calibration: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      window: z.int().min(10).max(100_000).default(400),
+      min_samples: z.int().min(1).default(20),
+    })
+    .prefault({}),
+});
 
 // ---- storage and schedules (the mqtt section is in mqtt-schema.ts)
 
@@ -304,6 +340,7 @@ export function createConfigSchema(context: SchemaContext) {
       detect: detectSchema.prefault({}),
       track: trackSchema.prefault({}),
       embed: embedSchema.prefault({}),
+      features: featuresSchema.prefault({}),
       cameras: z.array(cameraSchema).min(1, 'list at least one camera'),
       mqtt: mqttSchema.prefault({}),
       gallery: gallerySchema.prefault({}),
@@ -359,6 +396,7 @@ export type ExecutionProviderConfig = RuntimeConfig['providers'][number];
 export type DetectConfig = CrosscamConfig['detect'];
 export type TrackConfig = CrosscamConfig['track'];
 export type EmbedConfig = CrosscamConfig['embed'];
+export type FeaturesConfig = CrosscamConfig['features'];
 export type CameraConfig = CrosscamConfig['cameras'][number];
 export type ZoneConfig = CameraConfig['zones'][number];
 /** Points [x, y] as fractions (0..1) of the frame width and height. */

@@ -17,3 +17,16 @@ export function normaliseInPlace(vector: Float32Array): Float32Array {
 export function normalised(vector: Float32Array): Float32Array {
   return normaliseInPlace(Float32Array.from(vector));
 }
+
+/** A byte view of the vector (msgpack copies it when encoding). */
+export function vectorBytes(vector: Float32Array): Uint8Array {
+  return new Uint8Array(vector.buffer, vector.byteOffset, vector.byteLength);
+}
+
+/** A fresh, aligned Float32Array from stored bytes (the decoder's buffer may be shared or unaligned). */
+export function vectorFromBytes(bytes: Uint8Array): Float32Array {
+  if (bytes.byteLength % 4 !== 0) throw new Error(`stored vector has ${bytes.byteLength} bytes, not a multiple of 4`);
+  const vector = new Float32Array(bytes.byteLength / 4);
+  new Uint8Array(vector.buffer).set(bytes);
+  return vector;
+}

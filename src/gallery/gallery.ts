@@ -1,7 +1,11 @@
 /**
- * The identity gallery: identities and sightings in named databases of the daemon's
+ * The identity gallery: identities, sightings and merges in named databases of the daemon's
  * LMDB environment (src/core/state-store.ts), with an in-memory search index per class
  * rebuilt at start and kept in step with every committed write.
+ *
+ * Records hold raw re-ID vectors; the index holds each identity's prototype projected into
+ * the matching space (features/feature-space.ts). When the space publishes new offsets, the
+ * index is re-projected from the identities' camera weights, without reading LMDB.
  *
  * Every multi-record change goes through `write`, one LMDB transaction: a crash or an
  * error leaves either all of it or none of it, and the in-memory index is only touched
@@ -9,23 +13,32 @@
  */
 import type { Database, RootDatabase } from '../core/state-store.js';
 import { OBJECT_CLASSES, type ObjectClass } from '../core/types.js';
+import type { MatchingSpace } from '../features/feature-space.js';
 import { PrototypeIndex, type SearchHit } from './prototype-index.js';
-import { recluster, type IdentityMerge, type ReclusterOptions } from './recluster.js';
 import {
   DB_NAMES,
   decodeIdentity,
   decodeSighting,
+  diverseExemplars,
   encodeIdentity,
   encodeSighting,
   identitySightingKey,
+  mergedAppearance,
+  momentumAppearance,
   prefixRange,
+  sameTrack,
+  singleAppearance,
   sightingKey,
   summaryOf,
   trackKeyOf,
+  withExemplar,
+  type IdentityMerge,
   type IdentityRecord,
   type IdentitySummary,
+  type SightingDecision,
   type SightingKey,
   type SightingRecord,
+  type SightingRef,
   type StoredIdentity,
   type StoredSighting,
   type TrackKey,
@@ -34,23 +47,46 @@ import {
 export interface GalleryOptions {
   /** The shared state environment; the gallery opens its own named databases in it and never closes it. */
   store: RootDatabase;
-  /** Exemplar vectors kept per identity. */
+  /** Where prototypes are compared (default: the raw space). */
+  space: MatchingSpace;
+  /** Views kept per identity. */
   exemplarsPerIdentity: number;
+  /** m in c ← m·c + (1−m)·f. */
+  momentum: number;
   retention: { sightingsDays: number; identitiesDays: number };
   /** Records deleted per retention transaction (default 500). */
   retentionBatch?: number;
 }
 
+/** A track's sighting as the matcher hands it over: where and when, its raw embedding, what was decided. */
+export interface NewSighting {
+  sighting: SightingRef;
+  /** Raw unit embedding of the track. */
+  embedding: Float32Array;
+  decision: SightingDecision;
+}
+
 /** Writes inside one gallery transaction; the index follows once it commits. */
 export interface GalleryTransaction {
-  /** Next readable id of a class, e.g. `person-000042` (counter kept in LMDB). */
-  nextIdentityId(objectClass: ObjectClass): string;
   /** The identity as stored now (sees this transaction's own writes). */
   readIdentity(id: string): IdentityRecord | undefined;
-  putIdentity(record: IdentityRecord): void;
+  /** A new identity made of one sighting. */
+  createIdentity(first: NewSighting): IdentityRecord;
+  /** A watch-list identity from an operator's image (never seen by a camera). */
+  enrolIdentity(enrolment: { objectClass: ObjectClass; embedding: Float32Array; label: string; at: number }): IdentityRecord;
+  /**
+   * Attaches a new sighting to an identity; `learn` (a confident decision) also moves its
+   * prototype by momentum and offers the embedding as a view.
+   */
+  attachSighting(identityId: string, next: NewSighting, options: { learn: boolean }): IdentityRecord;
+  /**
+   * A later decision for an already stored track: its sighting brought up to date (time span,
+   * best crop, embedding). An identity the track alone makes follows its latest embedding.
+   */
+  updateSighting(earlier: SightingRecord, next: Omit<NewSighting, 'decision'>): IdentityRecord;
+  /** Folds `others` into `keptId` (sightings moved, appearances merged) and records the merge. */
+  mergeIdentities(keptId: string, others: readonly string[], evidence: { similarity: number; reason: IdentityMerge['reason']; at: number }): IdentityMerge;
   deleteIdentity(id: string): void;
-  /** Stores a sighting; `replacing` is its earlier version (its keys change when the time span grows). */
-  putSighting(record: SightingRecord, replacing?: SightingRecord): void;
   deleteSighting(record: SightingRecord): void;
 }
 
@@ -63,6 +99,7 @@ export interface GalleryStats {
   classes: Partial<Record<ObjectClass, { identities: number; watchlist: number }>>;
   identities: number;
   sightings: number;
+  merges: number;
   oldestSightingAt?: number;
   newestSightingAt?: number;
   /** Pages the gallery's databases occupy, in bytes. */
@@ -78,11 +115,15 @@ export class Gallery {
   private readonly sightingsDb: Database<StoredSighting, SightingKey>;
   private readonly byTrackDb: Database<SightingKey, [string, number, number]>;
   private readonly byIdentityDb: Database<1, [string, ...SightingKey]>;
+  private readonly mergesDb: Database<IdentityMerge, [number, string]>;
   private readonly metaDb: Database<number, string | [string, string]>;
   private readonly summaries = new Map<string, IdentitySummary>();
   private readonly indexes = new Map<ObjectClass, PrototypeIndex>();
   /** Write generation the in-memory index reflects (another process may write too, e.g. the CLI). */
   private generation = 0;
+  /** Space version the index is projected in, and the offsets it used per camera. */
+  private spaceVersion = 0;
+  private readonly offsetsUsed = new Map<string, Float32Array | undefined>();
 
   constructor(private readonly options: GalleryOptions) {
     const { store } = options;
@@ -91,11 +132,16 @@ export class Gallery {
     this.sightingsDb = store.openDB({ name: DB_NAMES.sightings });
     this.byTrackDb = store.openDB({ name: DB_NAMES.sightingsByTrack });
     this.byIdentityDb = store.openDB({ name: DB_NAMES.sightingsByIdentity });
+    this.mergesDb = store.openDB({ name: DB_NAMES.merges });
     this.metaDb = store.openDB({ name: DB_NAMES.meta });
     this.rebuildIndex();
   }
 
-  // ---- in-memory reads
+  get space(): MatchingSpace {
+    return this.options.space;
+  }
+
+  // ---- in-memory reads (matching space)
 
   identity(id: string): IdentitySummary | undefined {
     return this.summaries.get(id);
@@ -112,6 +158,7 @@ export class Gallery {
     return this.summaries.size;
   }
 
+  /** Unit prototype of an identity in the matching space. */
   prototype(id: string): Float32Array | undefined {
     const summary = this.summaries.get(id);
     return summary && this.indexes.get(summary.objectClass)!.prototype(id);
@@ -121,8 +168,14 @@ export class Gallery {
     return this.indexOf(id).similarity(id, query);
   }
 
+  /** c_i of seed 002: the identity's highest prototype similarity to another identity of its class. */
   difficulty(id: string): number {
     return this.indexOf(id).difficulty(id);
+  }
+
+  /** c_i leaving out some identities (ones about to be merged with it). */
+  difficultyExcluding(id: string, excluded: ReadonlySet<string>): number {
+    return this.indexOf(id).difficultyExcluding(id, excluded);
   }
 
   /**
@@ -158,6 +211,11 @@ export class Gallery {
     return stored && decodeIdentity(stored);
   }
 
+  /** An identity's views projected into the matching space (unit vectors), read from LMDB. */
+  exemplarViews(id: string): Float32Array[] {
+    return this.readIdentity(id)?.exemplars.map((exemplar) => this.options.space.project(exemplar.cameraId, exemplar.embedding)) ?? [];
+  }
+
   sightingOfTrack(track: TrackKey): SightingRecord | undefined {
     const key = this.byTrackDb.get(trackKeyOf(track));
     const stored = key && this.sightingsDb.get(key);
@@ -173,6 +231,14 @@ export class Gallery {
     return sightings;
   }
 
+  /** Whether two identities were seen at the same time on one camera by different tracks (so they are two people). */
+  coOccur(a: string, b: string): boolean {
+    const spans = this.sightingsOf(b);
+    return this.sightingsOf(a).some((x) =>
+      spans.some((y) => x.cameraId === y.cameraId && !sameTrack(x, y) && x.firstSeenAt <= y.lastSeenAt && y.firstSeenAt <= x.lastSeenAt),
+    );
+  }
+
   *identityRecords(): Generator<IdentityRecord> {
     for (const { value } of this.identitiesDb.getRange()) yield decodeIdentity(value);
   }
@@ -180,6 +246,11 @@ export class Gallery {
   /** Sightings oldest first (by end time). */
   *sightingRecords(): Generator<SightingRecord> {
     for (const { value } of this.sightingsDb.getRange()) yield decodeSighting(value);
+  }
+
+  /** The merge log, oldest first. */
+  *merges(): Generator<IdentityMerge> {
+    for (const { value } of this.mergesDb.getRange()) yield value;
   }
 
   stats(): GalleryStats {
@@ -192,12 +263,13 @@ export class Gallery {
     }
     const [first] = [...this.sightingsDb.getKeys({ limit: 1 })];
     const [last] = [...this.sightingsDb.getKeys({ limit: 1, reverse: true })];
-    const dbs = [this.identitiesDb, this.sightingsDb, this.byTrackDb, this.byIdentityDb, this.metaDb];
+    const dbs = [this.identitiesDb, this.sightingsDb, this.byTrackDb, this.byIdentityDb, this.mergesDb, this.metaDb];
     const usedBytes = dbs.reduce((sum, db) => sum + pagesInUse(db.getStats()), 0);
     return {
       classes,
       identities: this.summaries.size,
       sightings: this.sightingsDb.getCount(),
+      merges: this.mergesDb.getCount(),
       ...(first ? { oldestSightingAt: first[0], newestSightingAt: last![0] } : {}),
       usedBytes,
     };
@@ -211,6 +283,7 @@ export class Gallery {
    * index is unchanged.
    */
   write<T>(action: (tx: GalleryTransaction) => T): T {
+    this.refresh();
     const afterCommit: (() => void)[] = [];
     let generation = 0;
     let writtenElsewhere = false;
@@ -232,12 +305,16 @@ export class Gallery {
 
   /**
    * Re-reads the gallery if another process (e.g. `crosscam gallery forget`) wrote to it
-   * since this index was built. Cheap when nothing changed (one read). Returns whether it reloaded.
+   * since this index was built, and re-projects it when the matching space published new
+   * offsets. Cheap when nothing changed. Returns whether it reloaded from LMDB.
    */
   refresh(): boolean {
-    if ((this.metaDb.get(GENERATION_KEY) ?? 0) === this.generation) return false;
-    this.rebuildIndex();
-    return true;
+    if ((this.metaDb.get(GENERATION_KEY) ?? 0) !== this.generation) {
+      this.rebuildIndex();
+      return true;
+    }
+    if (this.options.space.version !== this.spaceVersion) this.reproject();
+    return false;
   }
 
   /** Removes an identity and all its sightings; undefined when there is no such identity. */
@@ -253,9 +330,9 @@ export class Gallery {
   }
 
   /**
-   * Deletes sightings that ended more than `sightingsDays` before `now`, and identities
-   * (with any sightings left) not seen for `identitiesDays`; watch-list identities are kept.
-   * Works in batches of small transactions so the daemon's writes are never held up long.
+   * Deletes sightings (and merge records) older than `sightingsDays` before `now`, and
+   * identities (with any sightings left) not seen for `identitiesDays`; watch-list identities
+   * are kept. Works in batches of small transactions so the daemon's writes are never held up long.
    */
   applyRetention(now: number): RetentionResult {
     this.refresh();
@@ -269,6 +346,11 @@ export class Gallery {
       if (expired.length === 0) break;
       this.write((tx) => expired.forEach((sighting) => tx.deleteSighting(sighting)));
       result.sightings += expired.length;
+    }
+    for (;;) {
+      const keys = [...this.mergesDb.getKeys({ end: [sightingsBefore], limit: batch })];
+      if (keys.length === 0) break;
+      this.write(() => keys.forEach((key) => this.mergesDb.removeSync(key)));
     }
 
     const identitiesBefore = now - identitiesDays * DAY_MS;
@@ -290,37 +372,121 @@ export class Gallery {
     return result;
   }
 
-  /** Merges split identities (see recluster.ts); yields to the event loop while it compares prototypes. */
-  recluster(options: ReclusterOptions): Promise<IdentityMerge[]> {
-    return recluster(this, options);
-  }
-
   // ---- internals
 
   private transaction(afterCommit: (() => void)[]): GalleryTransaction {
+    const { momentum } = this.options;
+    const max = this.exemplarsPerIdentity;
+    const put = (record: IdentityRecord): IdentityRecord => {
+      this.identitiesDb.putSync(record.id, encodeIdentity(record));
+      afterCommit.push(() => this.indexIdentity(record));
+      return record;
+    };
+    const nextId = (objectClass: ObjectClass): string => {
+      const key: [string, string] = ['next-id', objectClass];
+      const next = (this.metaDb.get(key) ?? 0) + 1;
+      this.metaDb.putSync(key, next);
+      return `${objectClass}-${String(next).padStart(6, '0')}`;
+    };
+    const read = (id: string): IdentityRecord => {
+      const record = this.readIdentity(id);
+      if (record === undefined) throw new Error(`identity ${id} is in the index but not in the gallery`);
+      return record;
+    };
+    const putSighting = (record: SightingRecord, replacing?: SightingRecord) => {
+      if (replacing) this.removeSightingKeys(replacing);
+      const key = sightingKey(record);
+      this.sightingsDb.putSync(key, encodeSighting(record));
+      this.byTrackDb.putSync(trackKeyOf(record), key);
+      this.byIdentityDb.putSync(identitySightingKey(record.identityId, record), 1);
+    };
+    const exemplarOf = (next: Omit<NewSighting, 'decision'>) => ({
+      embedding: next.embedding,
+      cameraId: next.sighting.cameraId,
+      quality: next.sighting.quality,
+      at: next.sighting.lastSeenAt,
+    });
     return {
-      nextIdentityId: (objectClass) => {
-        const key: [string, string] = ['next-id', objectClass];
-        const next = (this.metaDb.get(key) ?? 0) + 1;
-        this.metaDb.putSync(key, next);
-        return `${objectClass}-${String(next).padStart(6, '0')}`;
-      },
       readIdentity: (id) => this.readIdentity(id),
-      putIdentity: (record) => {
-        this.identitiesDb.putSync(record.id, encodeIdentity(record));
-        const prototype = Float32Array.from(record.prototype);
-        afterCommit.push(() => this.indexIdentity(record, prototype));
+      createIdentity: (first) => {
+        const { sighting } = first;
+        const record = put({
+          id: nextId(sighting.objectClass),
+          objectClass: sighting.objectClass,
+          appearance: singleAppearance(first.embedding, sighting.cameraId),
+          exemplars: [exemplarOf(first)],
+          count: 1,
+          createdAt: first.decision.decidedAt,
+          firstSeenAt: sighting.firstSeenAt,
+          lastSeenAt: sighting.lastSeenAt,
+          cameras: { [sighting.cameraId]: sighting },
+          watchlist: false,
+        });
+        putSighting({ ...sighting, identityId: record.id, embedding: first.embedding, decision: first.decision });
+        return record;
+      },
+      enrolIdentity: ({ objectClass, embedding, label, at }) =>
+        put({
+          id: nextId(objectClass),
+          objectClass,
+          appearance: singleAppearance(embedding, ''),
+          exemplars: [{ embedding, cameraId: '', quality: 1, at }],
+          count: 0,
+          createdAt: at,
+          cameras: {},
+          label,
+          watchlist: true,
+        }),
+      attachSighting: (identityId, next, { learn }) => {
+        const current = read(identityId);
+        const record: IdentityRecord = { ...withSighting(current, next.sighting), count: current.count + 1 };
+        if (learn) {
+          record.appearance = momentumAppearance(current.appearance, next.embedding, next.sighting.cameraId, momentum);
+          record.exemplars = withExemplar(current.exemplars, exemplarOf(next), max);
+        }
+        put(record);
+        putSighting({ ...next.sighting, identityId, embedding: next.embedding, decision: next.decision });
+        return record;
+      },
+      updateSighting: (earlier, next) => {
+        const current = read(earlier.identityId);
+        const record = withSighting(current, next.sighting);
+        if (earlier.decision.outcome === 'new-identity' && current.count === 1) {
+          record.appearance = singleAppearance(next.embedding, next.sighting.cameraId);
+          record.exemplars = [exemplarOf(next)];
+        }
+        put(record);
+        putSighting({ ...next.sighting, identityId: record.id, embedding: next.embedding, decision: earlier.decision }, earlier);
+        return record;
+      },
+      mergeIdentities: (keptId, others, evidence) => {
+        const kept = read(keptId);
+        const records = [kept, ...others.map(read)];
+        let movedSightings = 0;
+        for (const record of records.slice(1)) {
+          for (const sighting of this.sightingsOf(record.id)) {
+            putSighting({ ...sighting, identityId: kept.id }, sighting);
+            movedSightings += 1;
+          }
+          this.identitiesDb.removeSync(record.id);
+          afterCommit.push(() => this.unindexIdentity(record.id));
+        }
+        put(mergedRecord(kept, records, max));
+        const merge: IdentityMerge = {
+          objectClass: kept.objectClass,
+          kept: kept.id,
+          merged: records.slice(1).map((record) => record.id),
+          similarity: evidence.similarity,
+          reason: evidence.reason,
+          movedSightings,
+          at: evidence.at,
+        };
+        this.mergesDb.putSync([evidence.at, kept.id], merge);
+        return merge;
       },
       deleteIdentity: (id) => {
         this.identitiesDb.removeSync(id);
         afterCommit.push(() => this.unindexIdentity(id));
-      },
-      putSighting: (record, replacing) => {
-        if (replacing) this.removeSightingKeys(replacing);
-        const key = sightingKey(record);
-        this.sightingsDb.putSync(key, encodeSighting(record));
-        this.byTrackDb.putSync(trackKeyOf(record), key);
-        this.byIdentityDb.putSync(identitySightingKey(record.identityId, record), 1);
       },
       deleteSighting: (record) => this.removeSightingKeys(record),
     };
@@ -335,17 +501,60 @@ export class Gallery {
   private rebuildIndex(): void {
     this.summaries.clear();
     this.indexes.clear();
+    this.offsetsUsed.clear();
     this.generation = this.metaDb.get(GENERATION_KEY) ?? 0;
+    this.spaceVersion = this.options.space.version;
     for (const { value } of this.identitiesDb.getRange()) {
       const record = decodeIdentity(value);
       this.summaries.set(record.id, summaryOf(record));
-      this.indexFor(record.objectClass, record.prototype.length).load(record.id, record.prototype);
+      this.indexFor(record.objectClass, record.appearance.sum.length).load(record.id, this.projected(record));
     }
   }
 
-  private indexIdentity(record: IdentityRecord, prototype: Float32Array): void {
+  /**
+   * New offsets from the matching space: each prototype U = S − Σ_c W_c μ_c shifts by
+   * −Σ_c W_c (μ'_c − μ_c), from the camera weights alone.
+   */
+  private reproject(): void {
+    const { space } = this.options;
+    const deltas = new Map<string, Float32Array | undefined>();
+    for (const [cameraId, old] of this.offsetsUsed) {
+      const now = space.offset(cameraId);
+      this.offsetsUsed.set(cameraId, now);
+      if (now === old) continue;
+      const delta = new Float32Array(now?.length ?? old!.length);
+      for (let i = 0; i < delta.length; i++) delta[i] = (now?.[i] ?? 0) - (old?.[i] ?? 0);
+      deltas.set(cameraId, delta);
+    }
+    this.spaceVersion = space.version;
+    if (deltas.size === 0) return;
+    for (const summary of this.summaries.values()) {
+      const index = this.indexes.get(summary.objectClass)!;
+      let shifted: Float32Array | undefined;
+      for (const [cameraId, weight] of Object.entries(summary.appearanceWeights)) {
+        const delta = deltas.get(cameraId);
+        if (delta === undefined) continue;
+        shifted ??= index.unnormalised(summary.id)!;
+        for (let i = 0; i < shifted.length; i++) shifted[i]! -= weight * delta[i]!;
+      }
+      if (shifted) index.load(summary.id, shifted);
+    }
+  }
+
+  /**
+   * The record's prototype in the matching space (unnormalised), with the offsets the index
+   * is projected with; a camera new to the index takes the space's current offset.
+   */
+  private projected(record: IdentityRecord): Float32Array {
+    return this.options.space.projectAppearance(record.appearance, (cameraId) => {
+      if (!this.offsetsUsed.has(cameraId)) this.offsetsUsed.set(cameraId, this.options.space.offset(cameraId));
+      return this.offsetsUsed.get(cameraId);
+    });
+  }
+
+  private indexIdentity(record: IdentityRecord): void {
     this.summaries.set(record.id, summaryOf(record));
-    this.indexFor(record.objectClass, prototype.length).set(record.id, prototype);
+    this.indexFor(record.objectClass, record.appearance.sum.length).set(record.id, this.projected(record));
   }
 
   private unindexIdentity(id: string): void {
@@ -369,6 +578,57 @@ export class Gallery {
     if (summary === undefined) throw new Error(`unknown identity ${id}`);
     return this.indexes.get(summary.objectClass)!;
   }
+}
+
+/** The identity with `sighting` as its latest on that camera (if it is), and its time span widened. */
+function withSighting(identity: IdentityRecord, sighting: SightingRef): IdentityRecord {
+  const previous = identity.cameras[sighting.cameraId];
+  const latestThere = previous === undefined || sameTrack(previous, sighting) || previous.lastSeenAt <= sighting.lastSeenAt;
+  return {
+    ...identity,
+    cameras: latestThere ? { ...identity.cameras, [sighting.cameraId]: sighting } : identity.cameras,
+    firstSeenAt: Math.min(identity.firstSeenAt ?? sighting.firstSeenAt, sighting.firstSeenAt),
+    lastSeenAt: Math.max(identity.lastSeenAt ?? sighting.lastSeenAt, sighting.lastSeenAt),
+  };
+}
+
+/**
+ * The union of `records` under the first one's id (`kept`): appearances count-weighted (a
+ * never-seen watch-list identity weighs 1), diverse views of all, counts summed, time span
+ * and per-camera latest sightings combined.
+ */
+export function mergedRecord(kept: IdentityRecord, records: readonly IdentityRecord[], maxExemplars: number): IdentityRecord {
+  const cameras: IdentityRecord['cameras'] = {};
+  let firstSeenAt: number | undefined;
+  let lastSeenAt: number | undefined;
+  for (const record of records) {
+    for (const [cameraId, sighting] of Object.entries(record.cameras)) {
+      if ((cameras[cameraId]?.lastSeenAt ?? -Infinity) < sighting.lastSeenAt) cameras[cameraId] = sighting;
+    }
+    if (record.firstSeenAt !== undefined) firstSeenAt = Math.min(firstSeenAt ?? Infinity, record.firstSeenAt);
+    if (record.lastSeenAt !== undefined) lastSeenAt = Math.max(lastSeenAt ?? -Infinity, record.lastSeenAt);
+  }
+  const label = kept.label ?? records.find((record) => record.label !== undefined)?.label;
+  return {
+    ...kept,
+    appearance: mergedAppearance(records),
+    exemplars: diverseExemplars(
+      records.flatMap((record) => record.exemplars),
+      maxExemplars,
+    ),
+    count: records.reduce((sum, record) => sum + record.count, 0),
+    createdAt: Math.min(...records.map((record) => record.createdAt)),
+    ...(firstSeenAt !== undefined ? { firstSeenAt } : {}),
+    ...(lastSeenAt !== undefined ? { lastSeenAt } : {}),
+    cameras,
+    ...(label !== undefined ? { label } : {}),
+    watchlist: records.some((record) => record.watchlist),
+  };
+}
+
+/** Which identity of a group survives a merge: a watch-list one, else the oldest (ids stay stable for subscribers). */
+export function survivorOf<T extends Pick<IdentitySummary, 'id' | 'watchlist' | 'createdAt'>>(group: readonly T[]): T {
+  return [...group].sort((a, b) => Number(b.watchlist) - Number(a.watchlist) || a.createdAt - b.createdAt || a.id.localeCompare(b.id))[0]!;
 }
 
 function pagesInUse(stats: object): number {

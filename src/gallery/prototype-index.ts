@@ -24,6 +24,8 @@ export class PrototypeIndex {
   private matrix: Float32Array;
   private readonly ids: string[] = [];
   private readonly slots = new Map<string, number>();
+  /** Length of each row before normalisation (a re-projection shifts the unnormalised prototype). */
+  private norms: Float64Array;
   private difficulties: Float64Array;
   /** Slot of the closest other prototype, -1 when none. */
   private nearest: Int32Array;
@@ -34,6 +36,7 @@ export class PrototypeIndex {
   constructor(readonly dimension: number) {
     if (!Number.isInteger(dimension) || dimension < 1) throw new RangeError(`dimension must be a positive integer, got ${dimension}`);
     this.matrix = new Float32Array(INITIAL_CAPACITY * dimension);
+    this.norms = new Float64Array(INITIAL_CAPACITY);
     this.difficulties = new Float64Array(INITIAL_CAPACITY);
     this.nearest = new Int32Array(INITIAL_CAPACITY).fill(-1);
     this.stale = new Uint8Array(INITIAL_CAPACITY);
@@ -62,6 +65,16 @@ export class PrototypeIndex {
   prototype(id: string): Float32Array | undefined {
     const slot = this.slots.get(id);
     return slot === undefined ? undefined : this.matrix.slice(slot * this.dimension, (slot + 1) * this.dimension);
+  }
+
+  /** The prototype as it was given (before normalisation), a copy. */
+  unnormalised(id: string): Float32Array | undefined {
+    const slot = this.slots.get(id);
+    if (slot === undefined) return undefined;
+    const row = this.matrix.slice(slot * this.dimension, (slot + 1) * this.dimension);
+    const norm = this.norms[slot]!;
+    for (let i = 0; i < row.length; i++) row[i]! *= norm;
+    return row;
   }
 
   /** Cosine similarity of a unit query to an identity's prototype. */
@@ -145,6 +158,7 @@ export class PrototypeIndex {
       this.matrix.copyWithin(slot * this.dimension, last * this.dimension, (last + 1) * this.dimension);
       this.ids[slot] = lastId;
       this.slots.set(lastId, slot);
+      this.norms[slot] = this.norms[last]!;
       this.difficulties[slot] = this.difficulties[last]!;
       this.nearest[slot] = this.nearest[last]!;
       this.stale[slot] = this.stale[last]!;
@@ -160,6 +174,23 @@ export class PrototypeIndex {
     if (slot === undefined) throw new Error(`identity ${id} is not in the index`);
     if (this.stale[slot] === 1) this.recomputeDifficulty(slot);
     return this.difficulties[slot]!;
+  }
+
+  /**
+   * c_i with some identities left out (e.g. ones about to be merged with this one): the index's
+   * value when its nearest neighbour is not among them, else one pass over the matrix.
+   */
+  difficultyExcluding(id: string, excluded: ReadonlySet<string>): number {
+    const value = this.difficulty(id);
+    const slot = this.slots.get(id)!;
+    const nearest = this.nearest[slot]!;
+    if (nearest === -1 || !excluded.has(this.ids[nearest]!)) return value;
+    let best = ALONE;
+    for (let other = 0; other < this.ids.length; other++) {
+      if (other === slot || excluded.has(this.ids[other]!)) continue;
+      best = Math.max(best, this.rowDot(other, this.matrix, slot * this.dimension));
+    }
+    return best;
   }
 
   private recomputeDifficulty(slot: number): void {
@@ -178,25 +209,29 @@ export class PrototypeIndex {
     this.stale[slot] = 0;
   }
 
-  /** Stores the normalised prototype; returns its slot, or undefined when an existing row is unchanged. */
+  /** Stores the normalised prototype and its length; returns its slot, or undefined when an existing row is unchanged. */
   private write(id: string, prototype: Float32Array): number | undefined {
     this.checkDimension(prototype);
     this.scratch.set(prototype);
+    let norm = 0;
+    for (let i = 0; i < this.dimension; i++) norm += this.scratch[i]! * this.scratch[i]!;
     const row = normaliseInPlace(this.scratch);
     let slot = this.slots.get(id);
     if (slot !== undefined) {
       const start = slot * this.dimension;
       let same = true;
       for (let i = 0; i < this.dimension && same; i++) same = this.matrix[start + i] === row[i];
+      this.norms[slot] = Math.sqrt(norm);
       if (same) return undefined;
     } else {
+      this.ensureCapacity(this.ids.length + 1);
       slot = this.ids.length;
-      this.ensureCapacity(slot + 1);
       this.ids.push(id);
       this.slots.set(id, slot);
       this.nearest[slot] = -1;
     }
     this.matrix.set(row, slot * this.dimension);
+    this.norms[slot] = Math.sqrt(norm);
     return slot;
   }
 
@@ -207,6 +242,9 @@ export class PrototypeIndex {
     const matrix = new Float32Array(grown * this.dimension);
     matrix.set(this.matrix);
     this.matrix = matrix;
+    const norms = new Float64Array(grown);
+    norms.set(this.norms);
+    this.norms = norms;
     const difficulties = new Float64Array(grown);
     difficulties.set(this.difficulties);
     this.difficulties = difficulties;

@@ -1,34 +1,26 @@
 /**
- * Scheduled re-clustering (DESIGN seed 000): identities of one class whose prototypes are
- * at least `mergeThreshold` cosine-similar are linked, and each connected group becomes one
- * identity — single-link clustering, i.e. DBSCAN with minPts 1 and eps = 1 − threshold over
- * cosine distance. Two safeguards an operator expects: identities seen at the same time on
- * one camera (two objects in one view) and two watch-list identities are never joined; links
- * are taken strongest first, so such a conflict blocks the weakest link.
+ * Re-clustering (DESIGN seed 000), scheduled and on demand: identities of one class whose
+ * prototypes are at least `mergeThreshold` similar in the matching space are linked, and each
+ * connected group becomes one identity — single-link clustering, i.e. DBSCAN with minPts 1
+ * and eps = 1 − threshold over cosine distance. Two safeguards an operator expects: identities
+ * seen at the same time on one camera (two objects in one view) and two watch-list identities
+ * are never joined; links are taken strongest first, so such a conflict blocks the weakest link.
  */
 import * as ort from 'onnxruntime-node';
 import type { ObjectClass } from '../core/types.js';
 import { attr, buildOnnxModel } from '../runtime/onnx-graph.js';
-import { normaliseInPlace } from '../core/vectors.js';
-import type { SightingRef } from '../match/decision.js';
-import type { Gallery } from './gallery.js';
-import { bestExemplars, type IdentityRecord } from './records.js';
+import { survivorOf, type Gallery } from './gallery.js';
+import type { IdentityMerge, SightingRef } from './records.js';
 
 export interface ReclusterOptions {
   /** Cosine similarity at or above which two prototypes are linked. */
   mergeThreshold: number;
+  /** Only report the merges that would be made (nothing is written). */
+  dryRun?: boolean;
+  /** Wall clock of the merges (default Date.now). */
+  now?: () => number;
   /** Prototype rows compared so far, out of the total (for a progress bar). */
   onProgress?: (done: number, total: number) => void;
-}
-
-export interface IdentityMerge {
-  objectClass: ObjectClass;
-  /** Surviving id: the watch-list identity if one is in the group, else the oldest. */
-  kept: string;
-  /** Ids merged into it (now gone). */
-  merged: string[];
-  /** Sightings moved to the kept identity. */
-  movedSightings: number;
 }
 
 /** Similarity values per Gram block (rows × identities), bounding the block's memory to 16 MB. */
@@ -36,9 +28,21 @@ const BLOCK_VALUES = 4 * 2 ** 20;
 
 interface Group {
   watchlist: boolean;
-  spans: Pick<SightingRef, 'cameraId' | 'firstSeenAt' | 'lastSeenAt'>[];
+  spans: Pick<SightingRef, 'cameraId' | 'trackId' | 'firstSeenAt' | 'lastSeenAt'>[];
+  /** Weakest link that joined the group. */
+  similarity: number;
 }
 
+/** A group of identities to merge, with the weakest link that joins it. */
+interface PlannedMerge {
+  ids: string[];
+  similarity: number;
+}
+
+/**
+ * Merges split identities and returns the merges made (or, with dryRun, that would be made);
+ * yields to the event loop while it compares prototypes.
+ */
 export async function recluster(gallery: Gallery, options: ReclusterOptions): Promise<IdentityMerge[]> {
   gallery.refresh();
   const snapshots = gallery.classes().map((objectClass) => ({ objectClass, snapshot: gallery.snapshot(objectClass)! }));
@@ -53,7 +57,7 @@ export async function recluster(gallery: Gallery, options: ReclusterOptions): Pr
       },
     });
     for (const group of groupsOf(gallery, snapshot.ids, links)) {
-      const merge = mergeGroup(gallery, objectClass, group);
+      const merge = options.dryRun ? plannedMerge(gallery, objectClass, group) : mergeGroup(gallery, group, (options.now ?? Date.now)());
       if (merge) merges.push(merge);
     }
   }
@@ -118,7 +122,7 @@ function gramSession(): Promise<ort.InferenceSession> {
 }
 
 /** Union-find over the links, refusing a union that would put conflicting identities together. */
-function groupsOf(gallery: Gallery, ids: readonly string[], links: readonly [number, number, number][]): string[][] {
+function groupsOf(gallery: Gallery, ids: readonly string[], links: readonly [number, number, number][]): PlannedMerge[] {
   const parent = ids.map((_, i) => i);
   const find = (i: number): number => {
     while (parent[i] !== i) i = parent[i] = parent[parent[i]!]!;
@@ -131,13 +135,14 @@ function groupsOf(gallery: Gallery, ids: readonly string[], links: readonly [num
       const id = ids[root]!;
       group = {
         watchlist: gallery.identity(id)?.watchlist ?? false,
-        spans: gallery.sightingsOf(id).map(({ cameraId, firstSeenAt, lastSeenAt }) => ({ cameraId, firstSeenAt, lastSeenAt })),
+        spans: gallery.sightingsOf(id).map(({ cameraId, trackId, firstSeenAt, lastSeenAt }) => ({ cameraId, trackId, firstSeenAt, lastSeenAt })),
+        similarity: 1,
       };
       groups.set(root, group);
     }
     return group;
   };
-  for (const [i, j] of links) {
+  for (const [i, j, similarity] of links) {
     const [ri, rj] = [find(i), find(j)];
     if (ri === rj) continue;
     const [gi, gj] = [groupOf(ri), groupOf(rj)];
@@ -145,6 +150,8 @@ function groupsOf(gallery: Gallery, ids: readonly string[], links: readonly [num
     parent[rj] = ri;
     gi.watchlist ||= gj.watchlist;
     gi.spans.push(...gj.spans);
+    // Links come strongest first: this one is the weakest so far.
+    gi.similarity = Math.min(gi.similarity, gj.similarity, similarity);
     groups.delete(rj);
   }
   const members = new Map<number, string[]>();
@@ -154,67 +161,41 @@ function groupsOf(gallery: Gallery, ids: readonly string[], links: readonly [num
     if (group) group.push(id);
     else members.set(root, [id]);
   });
-  return [...members.values()].filter((group) => group.length > 1);
+  return [...members]
+    .filter(([, group]) => group.length > 1)
+    .map(([root, group]) => ({ ids: group, similarity: groups.get(root)!.similarity }));
 }
 
 function conflict(a: Group, b: Group): boolean {
   if (a.watchlist && b.watchlist) return true;
   return a.spans.some((x) =>
-    b.spans.some((y) => x.cameraId === y.cameraId && x.firstSeenAt <= y.lastSeenAt && y.firstSeenAt <= x.lastSeenAt),
+    b.spans.some((y) => x.cameraId === y.cameraId && x.trackId !== y.trackId && x.firstSeenAt <= y.lastSeenAt && y.firstSeenAt <= x.lastSeenAt),
   );
 }
 
 /** Merges one group in one transaction; identities that vanished meanwhile (forgotten, expired) are skipped. */
-function mergeGroup(gallery: Gallery, objectClass: ObjectClass, ids: readonly string[]): IdentityMerge | undefined {
+function mergeGroup(gallery: Gallery, group: PlannedMerge, at: number): IdentityMerge | undefined {
   return gallery.write((tx) => {
-    const records = ids.map((id) => tx.readIdentity(id)).filter((record): record is IdentityRecord => record !== undefined);
+    const records = group.ids.map((id) => tx.readIdentity(id)).filter((record) => record !== undefined);
     if (records.length < 2) return undefined;
-    records.sort((a, b) => Number(b.watchlist) - Number(a.watchlist) || a.createdAt - b.createdAt || a.id.localeCompare(b.id));
-    const [kept, ...merged] = records as [IdentityRecord, ...IdentityRecord[]];
-    let movedSightings = 0;
-    for (const record of merged) {
-      for (const sighting of gallery.sightingsOf(record.id)) {
-        tx.putSighting({ ...sighting, identityId: kept.id }, sighting);
-        movedSightings += 1;
-      }
-      tx.deleteIdentity(record.id);
-    }
-    tx.putIdentity(mergedRecord(kept, records, gallery.exemplarsPerIdentity));
-    return { objectClass, kept: kept.id, merged: merged.map((record) => record.id), movedSightings };
+    const kept = survivorOf(records);
+    const others = records.filter((record) => record !== kept).map((record) => record.id);
+    return tx.mergeIdentities(kept.id, others, { similarity: group.similarity, reason: 'scheduled', at });
   });
 }
 
-/**
- * The union of `records` under `kept`'s id: prototype = count-weighted mean of the
- * prototypes (a never-seen watch-list identity weighs 1), renormalised; the best exemplars
- * of all; counts summed; time span and per-camera latest sightings combined.
- */
-export function mergedRecord(kept: IdentityRecord, records: readonly IdentityRecord[], maxExemplars: number): IdentityRecord {
-  const prototype = new Float32Array(kept.prototype.length);
-  const cameras: IdentityRecord['cameras'] = {};
-  let firstSeenAt: number | undefined;
-  let lastSeenAt: number | undefined;
-  for (const record of records) {
-    const weight = Math.max(1, record.count);
-    for (let i = 0; i < prototype.length; i++) prototype[i] += weight * record.prototype[i]!;
-    for (const [cameraId, sighting] of Object.entries(record.cameras)) {
-      if ((cameras[cameraId]?.lastSeenAt ?? -Infinity) < sighting.lastSeenAt) cameras[cameraId] = sighting;
-    }
-    if (record.firstSeenAt !== undefined) firstSeenAt = Math.min(firstSeenAt ?? Infinity, record.firstSeenAt);
-    if (record.lastSeenAt !== undefined) lastSeenAt = Math.max(lastSeenAt ?? -Infinity, record.lastSeenAt);
-  }
-  normaliseInPlace(prototype);
-  const label = kept.label ?? records.find((record) => record.label !== undefined)?.label;
+/** What mergeGroup would do, from the in-memory summaries. */
+function plannedMerge(gallery: Gallery, objectClass: ObjectClass, group: PlannedMerge): IdentityMerge {
+  const summaries = group.ids.map((id) => gallery.identity(id)!);
+  const kept = survivorOf(summaries);
+  const merged = summaries.filter((summary) => summary !== kept);
   return {
-    ...kept,
-    prototype,
-    exemplars: bestExemplars(records.flatMap((record) => record.exemplars), maxExemplars),
-    count: records.reduce((sum, record) => sum + record.count, 0),
-    createdAt: Math.min(...records.map((record) => record.createdAt)),
-    ...(firstSeenAt !== undefined ? { firstSeenAt } : {}),
-    ...(lastSeenAt !== undefined ? { lastSeenAt } : {}),
-    cameras,
-    ...(label !== undefined ? { label } : {}),
-    watchlist: records.some((record) => record.watchlist),
+    objectClass,
+    kept: kept.id,
+    merged: merged.map((summary) => summary.id),
+    similarity: group.similarity,
+    reason: 'scheduled',
+    movedSightings: merged.reduce((sum, summary) => sum + gallery.sightingsOf(summary.id).length, 0),
+    at: Date.now(),
   };
 }

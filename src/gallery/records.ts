@@ -1,17 +1,68 @@
 /**
- * What the gallery stores: identities (the cluster memory of DESIGN seed 000) and
- * sightings (one per decided track), and how they are laid out in LMDB. Vectors are
- * kept as raw float32 bytes (host byte order; every supported target is little-endian),
- * never as JSON arrays.
+ * What the gallery stores: identities (the cluster memory of DESIGN seed 000), sightings (one
+ * per decided track) and merges, and how they are laid out in LMDB. Every vector is kept in
+ * the raw re-ID space, as the model produced it, and as raw float32 bytes (host byte order;
+ * every supported target is little-endian), never as JSON arrays: the matching space
+ * (camera centring, features/) is applied when the gallery indexes them, so it can change
+ * without rewriting a record.
  */
+import type { Box } from '../core/geometry.js';
 import type { ObjectClass } from '../core/types.js';
-import type { MatchDecision, SightingRef } from '../match/decision.js';
+import { vectorBytes, vectorFromBytes } from '../core/vectors.js';
+import type { RawAppearance } from '../features/feature-space.js';
 
-/** A stored appearance of an identity: a track embedding with the quality of its best crop. */
+/** One side of a decision: a track on one camera, as stored in the gallery. */
+export interface SightingRef {
+  cameraId: string;
+  trackId: number;
+  objectClass: ObjectClass;
+  /** Wall-clock times (ms since epoch) of the track's first and last detection. */
+  firstSeenAt: number;
+  lastSeenAt: number;
+  /** Media time (s) and box (frame pixels) of the track's best crop. */
+  pts: number;
+  box: Box;
+  quality: number;
+}
+
+/**
+ * What was decided for a track:
+ * - `new-identity`: nothing close enough, a new identity was created;
+ * - `matched`: attached to an identity last seen on another camera (published on `matches`);
+ * - `reappeared`: attached to an identity last seen on the same camera after a gap.
+ */
+export type MatchOutcome = 'new-identity' | 'matched' | 'reappeared';
+
+/** The first decision taken for a track, kept with its sighting so that later calls for the same track refer to it. */
+export interface SightingDecision {
+  /** Unique id of the decision (the `matches` event id). */
+  eventId: string;
+  outcome: MatchOutcome;
+  /** For matched/reappeared: the identity's earlier sighting that the track matched (absent on a first watch-list hit). */
+  matched?: SightingRef;
+  /** Set when the identity is on the operator's watch list: its label. */
+  watchlistLabel?: string;
+  /** The matcher's score of the chosen identity (matched/reappeared). */
+  similarity?: number;
+  /** Lead over the runner-up, or over the threshold when that is higher. */
+  margin?: number;
+  /** Identities the track was compared with (after class, time-window and topology filters). */
+  candidates: number;
+  /** 1 − normalised entropy of the softmax over candidate scores, in [0,1]. */
+  confidence?: number;
+  /** High-confidence decisions move the identity's prototype; low-confidence ones do not. */
+  highConfidence?: boolean;
+  /** Wall-clock time of the decision (ms since epoch). */
+  decidedAt: number;
+}
+
+/** A stored view of an identity: one track's raw embedding with the quality of its best crop. */
 export interface Exemplar {
   embedding: Float32Array;
+  /** Camera that saw it (its offset is subtracted when projected); '' for an enrolment image. */
+  cameraId: string;
   quality: number;
-  /** Wall-clock end of the track it came from (ms since epoch); newer wins among equals. */
+  /** Wall-clock end of the track it came from (ms since epoch). */
   at: number;
 }
 
@@ -19,8 +70,12 @@ export interface IdentityRecord {
   /** Readable and stable, e.g. `person-000042`. */
   id: string;
   objectClass: ObjectClass;
-  /** Unit-length centroid of the identity's appearances. */
-  prototype: Float32Array;
+  /**
+   * The identity's centroid in the raw space: momentum-weighted sum of its tracks' embeddings
+   * (unit length) and each camera's weight in it. Its projection is the matching prototype.
+   */
+  appearance: RawAppearance;
+  /** Diverse views (see withExemplar), best kept when there are more than the gallery keeps. */
   exemplars: Exemplar[];
   /** Sightings attached over the identity's life (kept when retention drops old sightings). */
   count: number;
@@ -36,17 +91,31 @@ export interface IdentityRecord {
   watchlist: boolean;
 }
 
-/** An identity without its vectors: what the in-memory index keeps per identity. */
-export type IdentitySummary = Omit<IdentityRecord, 'prototype' | 'exemplars'>;
-
-/** The first decision taken for a track, kept so that later calls for the same track can refer to it. */
-export type StoredDecision = Omit<MatchDecision, 'sighting' | 'identityId' | 'objectClass' | 'updateOf'>;
+/** An identity without its vectors (what the in-memory index keeps per identity), with its cameras' weights. */
+export type IdentitySummary = Omit<IdentityRecord, 'appearance' | 'exemplars'> & { appearanceWeights: RawAppearance['weights'] };
 
 export interface SightingRecord extends SightingRef {
   identityId: string;
-  /** The track embedding (unit length). */
+  /** The track embedding (raw, unit length). */
   embedding: Float32Array;
-  decision: StoredDecision;
+  decision: SightingDecision;
+}
+
+/** Identities found to be one and merged into the one kept. */
+export interface IdentityMerge {
+  objectClass: ObjectClass;
+  /** Surviving id: the watch-list identity if one is in the group, else the oldest. */
+  kept: string;
+  /** Ids merged into it (now gone). */
+  merged: string[];
+  /** The evidence: matching-space similarity of the merged prototypes (the lowest link for a group). */
+  similarity: number;
+  /** `online`: a decision showed the identities are one; `scheduled`: re-clustering. */
+  reason: 'online' | 'scheduled';
+  /** Sightings moved to the kept identity. */
+  movedSightings: number;
+  /** Wall-clock time of the merge (ms since epoch). */
+  at: number;
 }
 
 /** Which live track a sighting belongs to: track ids restart with the daemon, the start time does not. */
@@ -66,6 +135,8 @@ export const DB_NAMES = {
   sightingsByTrack: 'gallery-sightings-by-track',
   /** Key [identityId, lastSeenAt, cameraId, trackId] (identity id + sightings key) → 1. */
   sightingsByIdentity: 'gallery-sightings-by-identity',
+  /** Key [at, kept]: the merge log, oldest first. */
+  merges: 'gallery-merges',
   /** Id counters per class and the write generation. */
   meta: 'gallery-meta',
 } as const;
@@ -95,41 +166,31 @@ export function sameTrack(a: TrackKey, b: TrackKey): boolean {
 
 // ---- value encoding: the same objects with vectors as bytes
 
-type Stored<T> = Omit<T, 'embedding' | 'prototype' | 'exemplars'>;
-export interface StoredIdentity extends Stored<IdentityRecord> {
-  prototype: Uint8Array;
-  exemplars: { embedding: Uint8Array; quality: number; at: number }[];
+export interface StoredIdentity extends Omit<IdentityRecord, 'appearance' | 'exemplars'> {
+  appearance?: { sum: Uint8Array; weights: Record<string, number> };
+  exemplars: { embedding: Uint8Array; cameraId?: string; quality: number; at: number }[];
+  /** Galleries written before appearances were kept raw (0.1): the prototype, taken as the appearance. */
+  prototype?: Uint8Array;
 }
-export interface StoredSighting extends Stored<SightingRecord> {
+export interface StoredSighting extends Omit<SightingRecord, 'embedding'> {
   embedding: Uint8Array;
-}
-
-/** A byte view of the vector (msgpack copies it when encoding). */
-export function vectorBytes(vector: Float32Array): Uint8Array {
-  return new Uint8Array(vector.buffer, vector.byteOffset, vector.byteLength);
-}
-
-/** A fresh, aligned Float32Array from stored bytes (the decoder's buffer may be shared or unaligned). */
-export function vectorFromBytes(bytes: Uint8Array): Float32Array {
-  if (bytes.byteLength % 4 !== 0) throw new Error(`stored vector has ${bytes.byteLength} bytes, not a multiple of 4`);
-  const vector = new Float32Array(bytes.byteLength / 4);
-  new Uint8Array(vector.buffer).set(bytes);
-  return vector;
 }
 
 export function encodeIdentity(record: IdentityRecord): StoredIdentity {
   return {
     ...record,
-    prototype: vectorBytes(record.prototype),
+    appearance: { sum: vectorBytes(record.appearance.sum), weights: record.appearance.weights },
     exemplars: record.exemplars.map((exemplar) => ({ ...exemplar, embedding: vectorBytes(exemplar.embedding) })),
   };
 }
 
 export function decodeIdentity(stored: StoredIdentity): IdentityRecord {
+  const { prototype, appearance, ...rest } = stored;
+  const sum = appearance ? vectorFromBytes(appearance.sum) : vectorFromBytes(prototype!);
   return {
-    ...stored,
-    prototype: vectorFromBytes(stored.prototype),
-    exemplars: stored.exemplars.map((exemplar) => ({ ...exemplar, embedding: vectorFromBytes(exemplar.embedding) })),
+    ...rest,
+    appearance: { sum, weights: appearance?.weights ?? {} },
+    exemplars: stored.exemplars.map((exemplar) => ({ ...exemplar, cameraId: exemplar.cameraId ?? '', embedding: vectorFromBytes(exemplar.embedding) })),
   };
 }
 
@@ -142,19 +203,81 @@ export function decodeSighting(stored: StoredSighting): SightingRecord {
 }
 
 export function summaryOf(record: IdentityRecord): IdentitySummary {
-  const { prototype: _prototype, exemplars: _exemplars, ...summary } = record;
-  return summary;
+  const { appearance, exemplars: _exemplars, ...summary } = record;
+  return { ...summary, appearanceWeights: appearance.weights };
+}
+
+// ---- the cluster memory's maths (DESIGN seed 000)
+
+/** A raw appearance made of one unit embedding seen by one camera. */
+export function singleAppearance(embedding: Float32Array, cameraId: string): RawAppearance {
+  return { sum: Float32Array.from(embedding), weights: { [cameraId]: 1 } };
 }
 
 /**
- * Adds an exemplar, keeping at most `max`: the best by quality, the most recent among
- * equals. Returns a new array; the input is not changed.
+ * The momentum update c ← m·c + (1−m)·f (renormalised) applied to the raw appearance: the
+ * sum and the camera weights are scaled together, so that the projected prototype is the
+ * same update seen in the matching space.
  */
-export function withExemplar(exemplars: readonly Exemplar[], exemplar: Exemplar, max: number): Exemplar[] {
-  return bestExemplars([...exemplars, exemplar], max);
+export function momentumAppearance(appearance: RawAppearance, embedding: Float32Array, cameraId: string, momentum: number): RawAppearance {
+  const { sum } = appearance;
+  if (sum.length !== embedding.length) throw new RangeError(`appearance has ${sum.length} dimensions, embedding ${embedding.length}`);
+  const next = new Float32Array(sum.length);
+  for (let i = 0; i < next.length; i++) next[i] = momentum * sum[i]! + (1 - momentum) * embedding[i]!;
+  const weights: Record<string, number> = {};
+  for (const [id, weight] of Object.entries(appearance.weights)) weights[id] = momentum * weight;
+  weights[cameraId] = (weights[cameraId] ?? 0) + (1 - momentum);
+  return scaledToUnit({ sum: next, weights });
 }
 
-/** The `max` best exemplars (quality first, then recency), best first. */
-export function bestExemplars(exemplars: readonly Exemplar[], max: number): Exemplar[] {
-  return [...exemplars].sort((a, b) => b.quality - a.quality || b.at - a.at).slice(0, max);
+/** Count-weighted union of appearances (every identity weighs at least 1), renormalised. */
+export function mergedAppearance(parts: readonly { appearance: RawAppearance; count: number }[]): RawAppearance {
+  const sum = new Float32Array(parts[0]!.appearance.sum.length);
+  const weights: Record<string, number> = {};
+  for (const { appearance, count } of parts) {
+    const w = Math.max(1, count);
+    for (let i = 0; i < sum.length; i++) sum[i]! += w * appearance.sum[i]!;
+    for (const [id, weight] of Object.entries(appearance.weights)) weights[id] = (weights[id] ?? 0) + w * weight;
+  }
+  return scaledToUnit({ sum, weights });
+}
+
+function scaledToUnit(appearance: { sum: Float32Array; weights: Record<string, number> }): RawAppearance {
+  let norm = 0;
+  for (const v of appearance.sum) norm += v * v;
+  norm = Math.sqrt(norm);
+  if (norm === 0) return appearance;
+  for (let i = 0; i < appearance.sum.length; i++) appearance.sum[i]! /= norm;
+  for (const id of Object.keys(appearance.weights)) appearance.weights[id]! /= norm;
+  return appearance;
+}
+
+/**
+ * Adds a view, keeping at most `max` diverse ones: when there are too many, of the two most
+ * similar views the lower-quality one (the older among equals) goes, so the set spreads over
+ * the identity's looks instead of holding `max` copies of its best one. Returns a new array.
+ */
+export function withExemplar(exemplars: readonly Exemplar[], exemplar: Exemplar, max: number): Exemplar[] {
+  return diverseExemplars([...exemplars, exemplar], max);
+}
+
+/** Drops the most redundant views until `max` remain (see withExemplar). */
+export function diverseExemplars(exemplars: readonly Exemplar[], max: number): Exemplar[] {
+  const kept = [...exemplars];
+  while (kept.length > max) {
+    let worst = { i: 0, j: 1, similarity: -Infinity };
+    for (let i = 0; i < kept.length; i++) {
+      for (let j = i + 1; j < kept.length; j++) {
+        let similarity = 0;
+        const a = kept[i]!.embedding;
+        const b = kept[j]!.embedding;
+        for (let k = 0; k < a.length; k++) similarity += a[k]! * b[k]!;
+        if (similarity > worst.similarity) worst = { i, j, similarity };
+      }
+    }
+    const [a, b] = [kept[worst.i]!, kept[worst.j]!];
+    const dropB = b.quality < a.quality || (b.quality === a.quality && b.at < a.at);
+    kept.splice(dropB ? worst.j : worst.i, 1);
+  }
+  return kept;
 }

@@ -49,12 +49,13 @@ export class CandidateFilter {
    * Whether `identity` may be the track, and through which sighting: the most recent of
    * its per-camera latest sightings that passes the rules. Never a candidate: an identity
    * seen on the track's camera by another track at the same time (one object, one place).
-   * Watch-list identities are always candidates otherwise.
+   * Watch-list identities are always candidates otherwise. `isLive` tells the sightings of
+   * tracks still being followed (decided early): they count as seen until the track's latest time.
    */
-  qualify(identity: IdentitySummary, track: TrackSpan): Qualification | undefined {
+  qualify(identity: IdentitySummary, track: TrackSpan, isLive: LiveTest = NOTHING_LIVE): Qualification | undefined {
     let via: SightingRef | undefined;
     let latest: SightingRef | undefined;
-    for (const sighting of Object.values(identity.cameras)) {
+    for (const sighting of sightingsNow(identity, track, isLive)) {
       if (sighting.cameraId === track.cameraId && overlaps(sighting, track)) return undefined;
       if (latest === undefined || sighting.lastSeenAt > latest.lastSeenAt) latest = sighting;
       if (this.passes(sighting, track) && (via === undefined || sighting.lastSeenAt > via.lastSeenAt)) via = sighting;
@@ -62,6 +63,11 @@ export class CandidateFilter {
     if (via === undefined && identity.watchlist) via = latest;
     if (via === undefined) return identity.watchlist ? { sameCamera: false } : undefined;
     return { via, sameCamera: via.cameraId === track.cameraId };
+  }
+
+  /** Whether the identity was on the track's camera at the same time (so it is someone else). */
+  seenBeside(identity: IdentitySummary, track: TrackSpan, isLive: LiveTest = NOTHING_LIVE): boolean {
+    return sightingsNow(identity, track, isLive).some((sighting) => sighting.cameraId === track.cameraId && overlaps(sighting, track));
   }
 
   private passes(sighting: SightingRef, track: TrackSpan): boolean {
@@ -75,6 +81,15 @@ export class CandidateFilter {
     const link = this.links.get(linkKey(sighting.cameraId, track.cameraId));
     return link === undefined || (transitS >= link.minS && transitS <= link.maxS);
   }
+}
+
+/** Whether a stored sighting's track is still being followed. */
+export type LiveTest = (sighting: SightingRef) => boolean;
+const NOTHING_LIVE: LiveTest = () => false;
+
+/** The identity's latest sightings per camera; one of a track still followed (stored at its early decision) lasts until the track's time. */
+function sightingsNow(identity: IdentitySummary, track: TrackSpan, isLive: LiveTest): SightingRef[] {
+  return Object.values(identity.cameras).map((stored) => (isLive(stored) ? { ...stored, lastSeenAt: Math.max(stored.lastSeenAt, track.lastSeenAt) } : stored));
 }
 
 function linkKey(from: string, to: string): string {

@@ -1,8 +1,7 @@
 /**
- * The matcher's maths from the seed documents: the entropy confidence of a decision
- * (DESIGN seed 003) and the momentum update of a cluster centroid (seed 000).
+ * The entropy confidence of a decision (DESIGN seed 003); the momentum update of the cluster
+ * memory (seed 000) is in gallery/records.ts, where identities are kept.
  */
-import { normaliseInPlace } from '../core/vectors.js';
 
 export interface EntropyConfidence {
   /** H(p) / log(n), in [0, 1]; 0 when there is only one option. */
@@ -34,12 +33,4 @@ export function entropyConfidence(similarities: readonly number[], threshold: nu
   const entropy = Math.log(total) - weighted / total;
   const normalisedEntropy = Math.min(1, Math.max(0, entropy / Math.log(n)));
   return { normalisedEntropy, confidence: 1 - normalisedEntropy };
-}
-
-/** c ← m·c + (1−m)·f, renormalised; returns a new vector. */
-export function momentumUpdate(centroid: Float32Array, feature: Float32Array, momentum: number): Float32Array {
-  if (centroid.length !== feature.length) throw new RangeError(`centroid has ${centroid.length} dimensions, feature ${feature.length}`);
-  const updated = new Float32Array(centroid.length);
-  for (let i = 0; i < centroid.length; i++) updated[i] = momentum * centroid[i]! + (1 - momentum) * feature[i]!;
-  return normaliseInPlace(updated);
 }

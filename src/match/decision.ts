@@ -1,58 +1,28 @@
-import type { Box } from '../core/geometry.js';
 import type { ObjectClass } from '../core/types.js';
+import type { IdentityMerge, SightingDecision, SightingRef } from '../gallery/records.js';
 
-/** One side of a decision: a track on one camera, as stored in the gallery. */
-export interface SightingRef {
-  cameraId: string;
-  trackId: number;
-  objectClass: ObjectClass;
-  /** Wall-clock times (ms since epoch) of the track's first and last detection. */
-  firstSeenAt: number;
-  lastSeenAt: number;
-  /** Media time (s) and box (frame pixels) of the track's best crop. */
-  pts: number;
-  box: Box;
-  quality: number;
-}
+export type { MatchOutcome, SightingRef } from '../gallery/records.js';
 
-/**
- * What the matcher decided for a track:
- * - `new-identity`: nothing close enough, a new identity was created;
- * - `matched`: attached to an identity last seen on another camera (published on `matches`);
- * - `reappeared`: attached to an identity last seen on the same camera after a gap.
- */
-export type MatchOutcome = 'new-identity' | 'matched' | 'reappeared';
-
-export interface MatchDecision {
-  /** Unique id of this decision (the `matches` event id). */
-  eventId: string;
+/** What the matcher decided for a track (see SightingDecision for the outcomes). */
+export interface MatchDecision extends SightingDecision {
   identityId: string;
   objectClass: ObjectClass;
-  outcome: MatchOutcome;
   /** The track being decided. */
   sighting: SightingRef;
-  /** For matched/reappeared: the identity's earlier sighting that the track matched (absent on a first watch-list hit). */
-  matched?: SightingRef;
-  /** Set when the identity is on the operator's watch list: its label. */
-  watchlistLabel?: string;
-  /** Cosine similarity to the chosen identity's prototype (matched/reappeared). */
-  similarity?: number;
-  /** Similarity minus the runner-up's, or minus the threshold when that is higher (no runner-up, or a weak one). */
-  margin?: number;
-  /** Identities the track was compared with (after class, time-window and topology filters). */
-  candidates: number;
-  /** 1 − normalised entropy of the softmax over candidate similarities, in [0,1]. */
-  confidence?: number;
-  /** High-confidence decisions move the identity's prototype; low-confidence ones do not. */
-  highConfidence?: boolean;
-  /** Wall-clock time of the decision (ms since epoch). */
-  decidedAt: number;
   /**
    * Set when this track had been decided before (an early decision on a live track): the
    * eventId of that first decision. Identity, outcome, matched side, candidates, margin and
    * confidence are the first decision's; the stored sighting and the identity were updated
    * (time span, best crop, embedding), nothing was added. Publish it as an update, not as a
-   * new match.
+   * new match — unless `lateMatch` is set.
    */
   updateOf?: string;
+  /**
+   * On a repeat decision: the track's first decision had made it a new identity of its own, and
+   * its final embedding found that identity to be an earlier one (merged into it, see `merges`).
+   * The decision is then news: a match (outcome `matched`) or a return (`reappeared`).
+   */
+  lateMatch?: boolean;
+  /** Identities this decision showed to be one, merged in its transaction. */
+  merges?: IdentityMerge[];
 }

@@ -1,42 +1,77 @@
 /**
  * The matcher: decides which identity a track is, against the gallery, and records the
- * decision in it (one transaction). Cosine retrieval over identity prototypes (DESIGN
- * seed 000) with a per-class threshold and a margin over the runner-up that grows for
- * easily confused identities (seed 002); the entropy of the softmax over the candidates
- * is the decision's confidence, and only confident decisions move prototypes (seed 003).
+ * decision in it (one transaction). Cosine retrieval in the matching space (camera-centred
+ * features, seeds 000/001) over identities that are a momentum prototype plus diverse views,
+ * with a per-class threshold and a margin over the runner-up that grows for easily confused
+ * identities (seed 002); the entropy of the softmax over the candidates is the decision's
+ * confidence, and only confident decisions move prototypes (seed 003).
+ *
+ * Split identities of one person are not each other's rivals: a candidate whose prototype is
+ * within the merge threshold of the best one, and that was never seen beside it, does not
+ * count as the runner-up; when the track scores both over the threshold, the decision merges
+ * them (online re-clustering, seed 000). A track whose early decision made it an identity of
+ * its own is decided again with its final embedding, and joins an earlier identity if one
+ * qualifies (a late match).
  */
 import { randomUUID } from 'node:crypto';
-import type { Box } from '../core/geometry.js';
 import type { ObjectClass } from '../core/types.js';
 import { dot, normalised } from '../core/vectors.js';
-import type { Gallery } from '../gallery/gallery.js';
-import { sameTrack, withExemplar, type IdentityRecord, type IdentitySummary, type SightingRecord } from '../gallery/records.js';
-import { CandidateFilter, type Qualification, type TopologyLink } from './candidates.js';
-import { entropyConfidence, momentumUpdate } from './confidence.js';
+import type { MatchingSpace } from '../features/feature-space.js';
+import { survivorOf, type Gallery, type GalleryTransaction } from '../gallery/gallery.js';
+import type { IdentityMerge, IdentitySummary, SightingDecision, SightingRecord } from '../gallery/records.js';
+import { CandidateFilter, type LiveTest, type Qualification, type TopologyLink } from './candidates.js';
+import { entropyConfidence } from './confidence.js';
 import type { MatchDecision, SightingRef } from './decision.js';
+import type { Box } from '../core/geometry.js';
 
 export interface ClassMatchingOptions {
-  /** Minimum cosine similarity to the identity's prototype. */
+  /** Minimum score (matching-space cosine similarity) of the chosen identity. */
   threshold: number;
   /** Minimum lead of the best candidate over the runner-up. */
   minMargin: number;
 }
 
+/** Per camera pair calibration of similarities (features/score-calibration.ts). */
+export interface PairCalibration {
+  calibrate(similarity: number, cameraA: string, cameraB: string): number;
+  observe(cameraA: string, cameraB: string, similarities: readonly number[]): void;
+}
+
 export interface MatcherOptions {
+  /** The gallery; its matching space is where the matcher compares. */
   gallery: Gallery;
+  /** Scores are calibrated per camera pair (default: compared as they are). */
+  calibration?: PairCalibration;
   classes: Record<ObjectClass, ClassMatchingOptions>;
   /** How far back (s) another camera's sighting may have ended. */
   windowS: number;
   sameCamera: { enabled: boolean; minGapS: number };
   /** Tracks whose best crop is below this quality are not decided. */
   minTrackQuality: number;
-  /** m in c ← m·c + (1−m)·f. */
-  momentum: number;
   /** τ of the confidence softmax (default 0.05). */
   temperature?: number;
   /** Decisions whose normalised entropy is at most this are high-confidence (default 0.5). */
   highConfidenceEntropy?: number;
   topology?: readonly TopologyLink[];
+  /**
+   * Score of an identity: viewWeight·(best view's similarity) + (1 − viewWeight)·(prototype
+   * similarity); 0 scores the prototype alone (default).
+   */
+  viewWeight?: number;
+  /** Candidates rescored with their views, best prototypes first (default 20). */
+  viewShortlist?: number;
+  /**
+   * Prototype similarity at or above which two identities never seen side by side are taken
+   * for one person: not each other's runner-up, merged when a track scores both over the
+   * threshold. Undefined: every candidate is a rival and nothing is merged online.
+   */
+  likelySameSimilarity?: number;
+  /**
+   * Merge online (default true): likely fragments the track scores over the threshold are merged
+   * with the chosen identity, and a track's identity of its own joins the earlier identity its
+   * final embedding matches. Off: fragments only stop being runner-ups.
+   */
+  onlineMerge?: boolean;
   /** Wall clock, ms since epoch (default Date.now). */
   now?: () => number;
   /** Event ids (default random UUIDs). */
@@ -50,7 +85,7 @@ export interface MatchableTrack {
   objectClass: ObjectClass;
   firstSeenAt: number;
   lastSeenAt: number;
-  /** Unit-length track embedding; no decision without it. */
+  /** Unit-length raw track embedding; no decision without it. */
   embedding?: Float32Array;
   /** Quality of the best crop. */
   quality: number;
@@ -63,6 +98,8 @@ export interface DecideOptions {
    * environment (e.g. the outbox message announcing the decision) commits with it or not at all.
    */
   inTransaction?: (decision: MatchDecision) => void;
+  /** Whether a stored sighting's track is still being followed (its stored end is its early decision's). */
+  isLive?: LiveTest;
 }
 
 export interface EnrolOptions {
@@ -74,15 +111,27 @@ export interface EnrolOptions {
 interface ScoredCandidate {
   identity: IdentitySummary;
   qualification: Qualification;
-  similarity: number;
+  /** Prototype similarity. */
+  prototype: number;
+  /** The identity's score (prototype and views, calibrated for the camera pair). */
+  score: number;
 }
 
-interface CandidateScores {
-  /** Similarity of every candidate. */
-  scores: number[];
-  best?: ScoredCandidate;
-  /** Second-best candidate similarity. */
-  runnerUp?: number;
+/** Similarities of a track to identities that are certainly or almost all other people, per camera it was compared through. */
+type PairSamples = Map<string, number[]>;
+
+/** The outcome of comparing a track with its candidates. */
+interface Choice {
+  candidates: ScoredCandidate[];
+  /** For the calibration: similarities to identities seen beside the track (own camera) and to other cameras' candidates. */
+  samples: PairSamples;
+  chosen?: ScoredCandidate;
+  /** Best candidate's lead over max(runner-up, threshold). */
+  margin?: number;
+  /** Candidates taken for the same person as the chosen one and scored over the threshold: merged. */
+  sameAsChosen: ScoredCandidate[];
+  confidence: number;
+  highConfidence: boolean;
 }
 
 /** Float32 vectors: similarities within this of a bound count as on it. */
@@ -90,17 +139,25 @@ const TOLERANCE = 1e-6;
 
 export class Matcher {
   private readonly gallery: Gallery;
+  private readonly space: MatchingSpace;
   private readonly filter: CandidateFilter;
   private readonly temperature: number;
   private readonly highConfidenceEntropy: number;
+  private readonly viewWeight: number;
+  private readonly viewShortlist: number;
+  private readonly onlineMerge: boolean;
   private readonly now: () => number;
   private readonly newEventId: () => string;
 
   constructor(private readonly options: MatcherOptions) {
     this.gallery = options.gallery;
+    this.space = options.gallery.space;
     this.filter = new CandidateFilter({ windowS: options.windowS, sameCamera: options.sameCamera, topology: options.topology ?? [] });
     this.temperature = options.temperature ?? 0.05;
     this.highConfidenceEntropy = options.highConfidenceEntropy ?? 0.5;
+    this.viewWeight = options.viewWeight ?? 0;
+    this.viewShortlist = options.viewShortlist ?? 20;
+    this.onlineMerge = options.onlineMerge ?? true;
     this.now = options.now ?? Date.now;
     this.newEventId = options.newEventId ?? randomUUID;
   }
@@ -109,14 +166,14 @@ export class Matcher {
    * Decides a track and records it: a new sighting attached to a matched identity or to a
    * new one. Called again for the same track (an early decision on a live track, then its
    * end), it keeps the first decision's identity and updates the stored sighting and the
-   * identity (see MatchDecision.updateOf). Undefined when the track is not matchable
-   * (no embedding or best crop, or quality below minTrackQuality): nothing is stored.
+   * identity (see MatchDecision.updateOf), unless the track had made an identity of its own
+   * that it now finds to be an earlier one (MatchDecision.lateMatch). Undefined when the track
+   * is not matchable (no embedding or best crop, or quality below minTrackQuality): nothing is stored.
    */
   decide(track: MatchableTrack, options: DecideOptions = {}): MatchDecision | undefined {
     const { embedding, bestCrop } = track;
     if (embedding === undefined || bestCrop === undefined || track.quality < this.options.minTrackQuality) return undefined;
     this.gallery.refresh();
-    const feature = normalised(embedding);
     const sighting: SightingRef = {
       cameraId: track.cameraId,
       trackId: track.trackId,
@@ -127,156 +184,215 @@ export class Matcher {
       box: { ...bestCrop.box },
       quality: track.quality,
     };
+    const raw = Float32Array.from(embedding);
+    const feature = this.space.project(sighting.cameraId, raw);
     const earlier = this.gallery.sightingOfTrack(sighting);
-    if (earlier !== undefined) return this.update(earlier, sighting, feature, options);
-    return this.decideNew(sighting, feature, options);
+    if (earlier !== undefined) return this.update(earlier, sighting, raw, feature, options);
+    return this.decideNew(sighting, raw, feature, options);
   }
 
   /** Adds a watch-list identity (never expires; a candidate for every track of its class). */
   enrol(options: EnrolOptions): IdentitySummary {
-    this.gallery.refresh();
-    const createdAt = this.now();
-    const id = this.gallery.write((tx) => {
-      const record: IdentityRecord = {
-        id: tx.nextIdentityId(options.objectClass),
-        objectClass: options.objectClass,
-        prototype: normalised(options.embedding),
-        exemplars: [{ embedding: normalised(options.embedding), quality: 1, at: createdAt }],
-        count: 0,
-        createdAt,
-        cameras: {},
-        label: options.label,
-        watchlist: true,
-      };
-      tx.putIdentity(record);
-      return record.id;
-    });
+    const at = this.now();
+    const id = this.gallery.write((tx) => tx.enrolIdentity({ objectClass: options.objectClass, embedding: Float32Array.from(options.embedding), label: options.label, at }).id);
     return this.gallery.identity(id)!;
   }
 
-  /** c_i of an identity: its highest cosine similarity to another identity of its class. */
+  /** c_i of an identity: its highest prototype similarity to another identity of its class. */
   difficulty(identityId: string): number {
     return this.gallery.difficulty(identityId);
   }
 
-  /**
-   * Scores the track against its class in one pass over the prototypes, then keeps the
-   * identities the rules admit: their similarities (for the confidence) and the two best.
-   */
-  private candidates(sighting: SightingRef, feature: Float32Array): CandidateScores {
-    const { ids, similarities } = this.gallery.similarities(sighting.objectClass, feature);
-    const scores: number[] = [];
-    let best: ScoredCandidate | undefined;
-    let runnerUp: number | undefined;
-    for (let i = 0; i < ids.length; i++) {
-      const identity = this.gallery.identity(ids[i]!)!;
-      const qualification = this.filter.qualify(identity, sighting);
-      if (qualification === undefined) continue;
-      const similarity = similarities[i]!;
-      scores.push(similarity);
-      if (best === undefined || similarity > best.similarity) {
-        if (best !== undefined) runnerUp = best.similarity;
-        best = { identity, qualification, similarity };
-      } else if (runnerUp === undefined || similarity > runnerUp) {
-        runnerUp = similarity;
-      }
-    }
-    return { scores, ...(best ? { best } : {}), ...(runnerUp !== undefined ? { runnerUp } : {}) };
+  /** The similarity the matcher sees between two tracks: cosine of their projections into the matching space. */
+  trackSimilarity(a: { cameraId: string; embedding: Float32Array }, b: { cameraId: string; embedding: Float32Array }): number {
+    return dot(this.space.project(a.cameraId, a.embedding), this.space.project(b.cameraId, b.embedding));
   }
 
-  private decideNew(sighting: SightingRef, feature: Float32Array, options: DecideOptions): MatchDecision {
+  /**
+   * Scores the track against its class in one pass over the prototypes, keeps the identities
+   * the rules admit, rescores the best of them with their views, and chooses.
+   */
+  private choose(sighting: SightingRef, feature: Float32Array, isLive: LiveTest | undefined, exclude?: string): Choice {
     const { threshold, minMargin } = this.classOptions(sighting.objectClass);
-    const { scores, best, runnerUp } = this.candidates(sighting, feature);
-    // The runner-up is the second-best identity or "none of them" at the threshold, whichever is
-    // higher (as in the confidence): a lone candidate barely over the threshold is no match.
-    const margin = best === undefined ? undefined : best.similarity - Math.max(runnerUp ?? threshold, threshold);
-    // Easily confused identities (high c_i) need a larger lead before a match is published.
-    const requiredMargin = best === undefined ? 0 : minMargin + Math.max(0, this.gallery.difficulty(best.identity.id) - threshold);
-    const chosen =
-      best !== undefined && best.similarity >= threshold - TOLERANCE && margin! >= requiredMargin - TOLERANCE ? best : undefined;
+    const candidates: ScoredCandidate[] = [];
+    const samples: PairSamples = new Map();
+    const sample = (cameraId: string, similarity: number) => {
+      const list = samples.get(cameraId);
+      if (list) list.push(similarity);
+      else samples.set(cameraId, [similarity]);
+    };
+    if (this.space.ready) {
+      const { ids, similarities } = this.gallery.similarities(sighting.objectClass, feature);
+      for (let i = 0; i < ids.length; i++) {
+        if (ids[i] === exclude) continue;
+        const identity = this.gallery.identity(ids[i]!)!;
+        const qualification = this.filter.qualify(identity, sighting, isLive);
+        if (qualification === undefined) {
+          if (!identity.watchlist && this.filter.seenBeside(identity, sighting, isLive)) sample(sighting.cameraId, similarities[i]!);
+          continue;
+        }
+        if (qualification.via && !qualification.sameCamera) sample(qualification.via.cameraId, similarities[i]!);
+        candidates.push({ identity, qualification, prototype: similarities[i]!, score: similarities[i]! });
+      }
+    }
+    candidates.sort((a, b) => b.prototype - a.prototype);
+    if (this.viewWeight > 0) {
+      for (const candidate of candidates.slice(0, this.viewShortlist)) {
+        const views = this.gallery.exemplarViews(candidate.identity.id);
+        const bestView = views.reduce((best, view) => Math.max(best, dot(feature, view)), -Infinity);
+        if (views.length > 0) candidate.score = this.viewWeight * bestView + (1 - this.viewWeight) * candidate.prototype;
+      }
+    }
+    const calibrate = (similarity: number, via: SightingRef | undefined) =>
+      this.options.calibration ? this.options.calibration.calibrate(similarity, sighting.cameraId, via?.cameraId ?? sighting.cameraId) : similarity;
+    for (const candidate of candidates) candidate.score = calibrate(candidate.score, candidate.qualification.via);
+    candidates.sort((a, b) => b.score - a.score);
+    const [best, ...others] = candidates;
+    const likelySame = best ? this.likelySameAs(best, others) : new Set<ScoredCandidate>();
+    const rivals = others.filter((candidate) => !likelySame.has(candidate));
+    const scores = [best, ...rivals].filter((c) => c !== undefined).map((c) => c.score);
     const { normalisedEntropy, confidence } = entropyConfidence(scores, threshold, this.temperature);
     const highConfidence = normalisedEntropy <= this.highConfidenceEntropy;
+    if (best === undefined) return { candidates, samples, sameAsChosen: [], confidence, highConfidence };
+    // The runner-up is the best rival or "none of them" at the threshold, whichever is higher
+    // (as in the confidence): a lone candidate barely over the threshold is no match.
+    const margin = best.score - Math.max(rivals[0]?.score ?? threshold, threshold);
+    // Easily confused identities (high c_i) need a larger lead; its own duplicates do not count.
+    const excluded = new Set([...likelySame].map((c) => c.identity.id));
+    const difficulty = calibrate(
+      excluded.size > 0 ? this.gallery.difficultyExcluding(best.identity.id, excluded) : this.gallery.difficulty(best.identity.id),
+      best.qualification.via,
+    );
+    const requiredMargin = minMargin + Math.max(0, difficulty - threshold);
+    const chosen = best.score >= threshold - TOLERANCE && margin >= requiredMargin - TOLERANCE ? best : undefined;
+    const sameAsChosen = chosen && this.onlineMerge ? [...likelySame].filter((c) => c.score >= threshold - TOLERANCE) : [];
+    return { candidates, samples, ...(chosen ? { chosen, margin } : {}), sameAsChosen, confidence, highConfidence };
+  }
+
+  /** Candidates whose prototype is within likelySameSimilarity of the best's and never seen beside it. */
+  private likelySameAs(best: ScoredCandidate, others: readonly ScoredCandidate[]): Set<ScoredCandidate> {
+    const limit = this.options.likelySameSimilarity;
+    const same = new Set<ScoredCandidate>();
+    if (limit === undefined) return same;
+    const prototype = this.gallery.prototype(best.identity.id)!;
+    for (const other of others) {
+      if (other.identity.watchlist && best.identity.watchlist) continue;
+      if (this.gallery.similarity(other.identity.id, prototype) < limit) continue;
+      if (!this.gallery.coOccur(best.identity.id, other.identity.id)) same.add(other);
+    }
+    return same;
+  }
+
+  /**
+   * A track's first decision: besides the gallery writes, its embedding teaches its camera's
+   * mean and its similarities the pair calibration (each track once, in the same transaction).
+   */
+  private decideNew(sighting: SightingRef, raw: Float32Array, feature: Float32Array, options: DecideOptions): MatchDecision {
+    const choice = this.choose(sighting, feature, options.isLive);
+    const { chosen } = choice;
     const decidedAt = this.now();
     const eventId = this.newEventId();
-    const exemplar = { embedding: feature, quality: sighting.quality, at: sighting.lastSeenAt };
-
+    const stored: SightingDecision = {
+      eventId,
+      outcome: chosen === undefined ? 'new-identity' : chosen.qualification.sameCamera ? 'reappeared' : 'matched',
+      ...(chosen?.qualification.via ? { matched: chosen.qualification.via } : {}),
+      ...(chosen?.identity.watchlist ? { watchlistLabel: chosen.identity.label ?? chosen.identity.id } : {}),
+      ...(chosen ? { similarity: chosen.score, margin: choice.margin! } : {}),
+      candidates: choice.candidates.length,
+      confidence: choice.confidence,
+      highConfidence: choice.highConfidence,
+      decidedAt,
+    };
     return this.gallery.write((tx) => {
-      let identity: IdentityRecord;
-      if (chosen === undefined) {
-        identity = {
-          id: tx.nextIdentityId(sighting.objectClass),
-          objectClass: sighting.objectClass,
-          prototype: feature,
-          exemplars: [exemplar],
-          count: 1,
-          createdAt: decidedAt,
-          firstSeenAt: sighting.firstSeenAt,
-          lastSeenAt: sighting.lastSeenAt,
-          cameras: { [sighting.cameraId]: sighting },
-          watchlist: false,
-        };
-      } else {
-        const current = tx.readIdentity(chosen.identity.id);
-        if (current === undefined) throw new Error(`identity ${chosen.identity.id} is in the index but not in the gallery`);
-        identity = withSighting(current, sighting);
-        identity.count += 1;
-        if (highConfidence) {
-          identity.prototype = momentumUpdate(current.prototype, feature, this.options.momentum);
-          identity.exemplars = withExemplar(current.exemplars, exemplar, this.gallery.exemplarsPerIdentity);
-        }
-      }
+      let identityId =
+        chosen === undefined
+          ? tx.createIdentity({ sighting, embedding: raw, decision: stored }).id
+          : tx.attachSighting(chosen.identity.id, { sighting, embedding: raw, decision: stored }, { learn: choice.highConfidence }).id;
+      const merges = this.mergeLikelySame(tx, identityId, choice, decidedAt);
+      if (merges.length > 0) identityId = merges[0]!.kept;
+      this.space.observe(sighting.cameraId, raw);
+      for (const [cameraId, values] of choice.samples) this.options.calibration?.observe(sighting.cameraId, cameraId, values);
       const decision: MatchDecision = {
-        eventId,
-        identityId: identity.id,
+        ...stored,
+        identityId,
         objectClass: sighting.objectClass,
-        outcome: chosen === undefined ? 'new-identity' : chosen.qualification.sameCamera ? 'reappeared' : 'matched',
         sighting,
-        ...(chosen?.qualification.via ? { matched: chosen.qualification.via } : {}),
-        ...(identity.watchlist ? { watchlistLabel: identity.label ?? identity.id } : {}),
-        ...(chosen ? { similarity: chosen.similarity, margin } : {}),
-        candidates: scores.length,
-        confidence,
-        highConfidence,
-        decidedAt,
+        ...(merges.length > 0 ? { merges } : {}),
       };
-      tx.putIdentity(identity);
-      const { sighting: _sighting, identityId: _identityId, objectClass: _objectClass, ...stored } = decision;
-      tx.putSighting({ ...sighting, identityId: identity.id, embedding: feature, decision: stored });
       options.inTransaction?.(decision);
       return decision;
     });
+  }
+
+  /** Merges the chosen identity with the candidates the track showed to be the same person. */
+  private mergeLikelySame(tx: GalleryTransaction, identityId: string, choice: Choice, at: number): IdentityMerge[] {
+    if (choice.sameAsChosen.length === 0) return [];
+    const group = [tx.readIdentity(identityId)!, ...choice.sameAsChosen.map((c) => tx.readIdentity(c.identity.id)!)];
+    const kept = survivorOf(group);
+    const others = group.filter((record) => record !== kept).map((record) => record.id);
+    // The evidence: the weakest of the track's scores that joined the group.
+    const similarity = Math.min(choice.chosen!.score, ...choice.sameAsChosen.map((c) => c.score));
+    return [tx.mergeIdentities(kept.id, others, { similarity, reason: 'online', at })];
   }
 
   /**
    * A later call for an already decided track: same identity and outcome, sighting and
    * identity brought up to date. The prototype moves at most once per track (at its first
    * decision), except for an identity this track alone created, which follows the track's
-   * latest embedding.
+   * latest embedding — and which, when an earlier identity now qualifies, is merged into it.
    */
-  private update(earlier: SightingRecord, sighting: SightingRef, feature: Float32Array, options: DecideOptions): MatchDecision {
+  private update(
+    earlier: SightingRecord,
+    sighting: SightingRef,
+    raw: Float32Array,
+    feature: Float32Array,
+    options: DecideOptions,
+  ): MatchDecision {
     const decidedAt = this.now();
     const eventId = this.newEventId();
+    const alone = this.onlineMerge && earlier.decision.outcome === 'new-identity' && this.gallery.identity(earlier.identityId)?.count === 1;
+    const late = alone ? this.choose(sighting, feature, options.isLive, earlier.identityId) : undefined;
     return this.gallery.write((tx) => {
-      const current = tx.readIdentity(earlier.identityId);
-      if (current === undefined) throw new Error(`sighting of track ${sighting.trackId} refers to missing identity ${earlier.identityId}`);
-      const identity = withSighting(current, sighting);
-      if (earlier.decision.outcome === 'new-identity' && current.count === 1) {
-        identity.prototype = feature;
-        identity.exemplars = [{ embedding: feature, quality: sighting.quality, at: sighting.lastSeenAt }];
-      }
+      let identity = tx.updateSighting(earlier, { sighting, embedding: raw });
       const { eventId: updateOf, ...first } = earlier.decision;
-      const decision: MatchDecision = {
-        ...first,
-        eventId,
-        updateOf,
-        identityId: identity.id,
-        objectClass: sighting.objectClass,
-        sighting,
-        ...(first.outcome === 'new-identity' ? {} : { similarity: dot(feature, identity.prototype) }),
-        decidedAt,
-      };
-      tx.putIdentity(identity);
-      tx.putSighting({ ...sighting, identityId: identity.id, embedding: feature, decision: earlier.decision }, earlier);
+      let decision: MatchDecision;
+      if (late?.chosen !== undefined) {
+        // The track's identity of its own is one the gallery already had: fold it in, as news.
+        const { chosen } = late;
+        const group = [tx.readIdentity(chosen.identity.id)!, identity, ...late.sameAsChosen.map((c) => tx.readIdentity(c.identity.id)!)];
+        const kept = survivorOf(group);
+        const merge = tx.mergeIdentities(kept.id, group.filter((r) => r !== kept).map((r) => r.id), { similarity: chosen.score, reason: 'online', at: decidedAt });
+        identity = tx.readIdentity(kept.id)!;
+        decision = {
+          eventId,
+          updateOf,
+          lateMatch: true,
+          outcome: chosen.qualification.sameCamera ? 'reappeared' : 'matched',
+          identityId: identity.id,
+          objectClass: sighting.objectClass,
+          sighting,
+          ...(chosen.qualification.via ? { matched: chosen.qualification.via } : {}),
+          ...(identity.watchlist ? { watchlistLabel: identity.label ?? identity.id } : {}),
+          similarity: chosen.score,
+          margin: late.margin!,
+          candidates: late.candidates.length,
+          confidence: late.confidence,
+          highConfidence: late.highConfidence,
+          decidedAt,
+          merges: [merge],
+        };
+      } else {
+        decision = {
+          ...first,
+          eventId,
+          updateOf,
+          identityId: identity.id,
+          objectClass: sighting.objectClass,
+          sighting,
+          ...(first.outcome === 'new-identity' ? {} : { similarity: dot(feature, normalised(this.space.projectAppearance(identity.appearance))) }),
+          decidedAt,
+        };
+      }
       options.inTransaction?.(decision);
       return decision;
     });
@@ -287,16 +403,4 @@ export class Matcher {
     if (options === undefined) throw new Error(`no matching settings for class ${objectClass}`);
     return options;
   }
-}
-
-/** The identity with `sighting` as its latest on that camera (if it is), and its time span widened. */
-function withSighting(identity: IdentityRecord, sighting: SightingRef): IdentityRecord {
-  const previous = identity.cameras[sighting.cameraId];
-  const latestThere = previous === undefined || sameTrack(previous, sighting) || previous.lastSeenAt <= sighting.lastSeenAt;
-  return {
-    ...identity,
-    cameras: latestThere ? { ...identity.cameras, [sighting.cameraId]: sighting } : identity.cameras,
-    firstSeenAt: Math.min(identity.firstSeenAt ?? sighting.firstSeenAt, sighting.firstSeenAt),
-    lastSeenAt: Math.max(identity.lastSeenAt ?? sighting.lastSeenAt, sighting.lastSeenAt),
-  };
 }

@@ -23,10 +23,14 @@ export interface LoadedConfig {
   catalog: ModelCatalog;
 }
 
-/** Reads and validates a config file and the model catalog it names; throws ConfigError listing every problem. */
-export async function loadConfigWithCatalog(file: string): Promise<LoadedConfig> {
+/**
+ * Reads and validates a config file and the model catalog it names; throws ConfigError listing
+ * every problem. `text`: the config's content when the caller composed it (`file` then only names it).
+ */
+export async function loadConfigWithCatalog(file: string, text?: string): Promise<LoadedConfig> {
   let catalog: ModelCatalog | undefined;
   const config = await loadConfig(file, {
+    ...(text !== undefined ? { text } : {}),
     loadKnownModels: async (models) => {
       catalog = await loadModelCatalog(models.catalog === undefined ? {} : { extraCatalogPath: models.catalog });
       return catalog.models;
@@ -36,9 +40,9 @@ export async function loadConfigWithCatalog(file: string): Promise<LoadedConfig>
 }
 
 /** As loadConfigWithCatalog, with the problems as one operator error (exit 78). */
-export async function readConfigFile(file: string): Promise<LoadedConfig> {
+export async function readConfigFile(file: string, text?: string): Promise<LoadedConfig> {
   try {
-    return await loadConfigWithCatalog(file);
+    return await loadConfigWithCatalog(file, text);
   } catch (error) {
     if (error instanceof ConfigError) throw new OperatorError(`invalid config file ${file}:\n${formatConfigIssues(error.issues)}`, ExitCode.CONFIG);
     throw error;

@@ -1,4 +1,5 @@
 import type { CameraStatus } from '../ingest/camera-status.js';
+import type { IdentityMerge } from '../gallery/records.js';
 import type { MatchDecision } from '../match/decision.js';
 import type { TrackSighting } from '../pipeline/camera-pipeline.js';
 import type { SightingEvent } from '../publish/builders.js';
@@ -29,4 +30,6 @@ export interface DaemonEvents {
   /** A track event with its identity, ready to publish. */
   sighting: SightingEvent;
   decision: MatchDecision;
+  /** Identities found to be one (online by a decision, or by scheduled re-clustering). */
+  identitiesMerged: IdentityMerge;
 }

@@ -1,10 +1,7 @@
-/** Config sections → options of the daemon's stages (the vision stages' mapping is in pipeline/setup.ts). */
+/** Config sections → options of the daemon's camera sources and MQTT publisher (vision stages: pipeline/setup.ts; identity stage: identity.ts). */
 import type { CameraConfig, CrosscamConfig } from '../config/schema.js';
 import type { Logger } from '../core/logger.js';
-import { OBJECT_CLASSES } from '../core/types.js';
-import type { Gallery } from '../gallery/gallery.js';
 import type { CameraSourceOptions } from '../ingest/camera-source.js';
-import type { MatcherOptions } from '../match/matcher.js';
 import type { Outbox } from '../publish/outbox.js';
 import type { MqttPublisherOptions } from '../publish/mqtt-publisher.js';
 import type { CommandRegistry } from '../publish/requests.js';
@@ -29,23 +26,6 @@ export function cameraSourceOptions(config: CrosscamConfig, camera: CameraConfig
     restartDelayMaxS: config.ffmpeg.restart_delay_max_s,
     ffmpegLogLevel: config.ffmpeg.loglevel,
     logger,
-  };
-}
-
-export function matcherOptions(config: CrosscamConfig, gallery: Gallery): MatcherOptions {
-  const { matching } = config;
-  return {
-    gallery,
-    classes: Object.fromEntries(
-      OBJECT_CLASSES.map((objectClass) => [objectClass, { threshold: matching.classes[objectClass].threshold, minMargin: matching.classes[objectClass].min_margin }]),
-    ) as MatcherOptions['classes'],
-    windowS: matching.window_s,
-    sameCamera: { enabled: matching.same_camera.enabled, minGapS: matching.same_camera.min_gap_s },
-    minTrackQuality: matching.min_track_quality,
-    momentum: matching.momentum,
-    temperature: matching.temperature,
-    highConfidenceEntropy: matching.high_confidence_entropy,
-    topology: config.topology.map((link) => ({ from: link.from, to: link.to, minS: link.min_s, maxS: link.max_s, bidirectional: link.bidirectional })),
   };
 }
 

@@ -9,10 +9,9 @@ import { ExitCode } from '../core/exit-codes.js';
 import type { Logger } from '../core/logger.js';
 import { OperatorError } from '../core/operator-error.js';
 import { openStateStore } from '../core/state-store.js';
-import { Gallery } from '../gallery/gallery.js';
+import type { Gallery } from '../gallery/gallery.js';
 import { CameraSource } from '../ingest/camera-source.js';
 import { sourceKind } from '../ingest/ffmpeg-command.js';
-import { Matcher } from '../match/matcher.js';
 import { CameraPipeline } from '../pipeline/camera-pipeline.js';
 import { cameraPipelineOptions, openVisionModels, readConfigFile, type VisionModels } from '../pipeline/setup.js';
 import { buildStatsMessage } from '../publish/builders.js';
@@ -21,10 +20,11 @@ import { MqttPublisher } from '../publish/mqtt-publisher.js';
 import { Outbox } from '../publish/outbox.js';
 import { CameraWorker } from './camera-worker.js';
 import { operatorCommands } from './commands.js';
-import { cameraSourceOptions, matcherOptions, publisherOptions } from './daemon-options.js';
+import { cameraSourceOptions, publisherOptions } from './daemon-options.js';
 import type { DaemonEvents } from './daemon-events.js';
 import { EventBus } from './event-bus.js';
-import { MatchStage } from './match-stage.js';
+import { createIdentityStage } from './identity.js';
+import type { MatchStage } from './match-stage.js';
 import { PublishStage } from './publish-stage.js';
 import { Scheduler } from './scheduler.js';
 
@@ -80,19 +80,14 @@ export class Daemon {
     await checkFileSources(config);
     const models = await openVisionModels({ ...loaded, logger, ...(options.modelsDir ? { modelsDir: options.modelsDir } : {}) });
     const store = openStateStore({ path: config.gallery.path, mapSizeMb: config.gallery.map_size_mb });
-    const gallery = new Gallery({
-      store,
-      exemplarsPerIdentity: config.gallery.exemplars_per_identity,
-      retention: { sightingsDays: config.gallery.retention.sightings_days, identitiesDays: config.gallery.retention.identities_days },
-    });
-    const matcher = new Matcher(matcherOptions(config, gallery));
+    const bus = new EventBus<DaemonEvents>(logger);
+    const { gallery, matcher, matchStage } = createIdentityStage(config, { store, bus, logger });
     const broker = config.mqtt.embedded_broker.enabled
       ? await startEmbeddedBroker({ host: config.mqtt.embedded_broker.host, port: config.mqtt.embedded_broker.port, logger })
       : undefined;
     const outbox = new Outbox(store, { maxMessages: config.mqtt.outbox.max_messages, logger });
     const commands = operatorCommands({ gallery, matcher, embedders: models.embedders });
     const publisher = new MqttPublisher(publisherOptions(config, { outbox, commands, logger, ...(broker ? { brokerUrl: broker.url } : {}) }));
-    const bus = new EventBus<DaemonEvents>(logger);
     const daemon = new Daemon(config, {
       options,
       logger,
@@ -102,10 +97,11 @@ export class Daemon {
       models,
       broker,
       publisher,
-      matchStage: new MatchStage({ bus, matcher, logger }),
+      matchStage,
       publishStage: new PublishStage({ bus, publisher, logger }),
       scheduler: new Scheduler({
         gallery,
+        bus,
         logger,
         retentionCron: config.schedules.retention,
         reclusterCron: config.schedules.recluster,

@@ -18,7 +18,7 @@ export interface MatchStageOptions {
   logger: Logger;
 }
 
-const trackKey = (sighting: TrackSighting) => `${sighting.cameraId}#${sighting.trackId}#${sighting.firstSeenAt}`;
+const trackKey = (sighting: Pick<TrackSighting, 'cameraId' | 'trackId' | 'firstSeenAt'>) => `${sighting.cameraId}#${sighting.trackId}#${sighting.firstSeenAt}`;
 
 /** `right#7 ← left#3, similarity 0.78 ...`: the readable line an operator tails. */
 export function describeMatch(decision: MatchDecision): string {
@@ -38,6 +38,9 @@ export function describeMatch(decision: MatchDecision): string {
 export class MatchStage {
   /** Identity of each live track decided early. */
   private readonly identities = new Map<string, string>();
+  /** Tracks being followed now (their stored sightings end at their early decision). */
+  private readonly live = new Set<string>();
+  private readonly isLive = (ref: { cameraId: string; trackId: number; firstSeenAt: number }) => this.live.has(trackKey(ref));
   private readonly unsubscribe: (() => void)[] = [];
 
   constructor(private readonly options: MatchStageOptions) {}
@@ -60,7 +63,9 @@ export class MatchStage {
   private onTrack(event: TrackEvent): void {
     const key = trackKey(event.sighting);
     let identityId = this.identities.get(key) ?? null;
+    if (event.type === 'new') this.live.add(key);
     if (event.type === 'end') {
+      this.live.delete(key);
       this.identities.delete(key);
       identityId = this.decide(event.sighting, event.embedding)?.identityId ?? identityId;
     }
@@ -76,14 +81,18 @@ export class MatchStage {
 
   private decide(sighting: TrackSighting, embedding: Float32Array | undefined): MatchDecision | undefined {
     if (!embedding) return undefined;
-    const decision = this.options.matcher.decide({ ...sighting, embedding });
+    const decision = this.options.matcher.decide({ ...sighting, embedding }, { isLive: this.isLive });
     if (!decision) return undefined;
     this.options.logger.debug(
       { camera: sighting.cameraId, track: sighting.trackId, identity: decision.identityId, outcome: decision.outcome, similarity: decision.similarity, candidates: decision.candidates, repeat: decision.updateOf !== undefined },
       `decision ${decision.outcome} ${decision.identityId} for ${sighting.cameraId}#${sighting.trackId}`,
     );
-    // A repeat decision (the end of a track decided early) refines the gallery; it is not news.
-    if (decision.updateOf === undefined) {
+    for (const merge of decision.merges ?? []) {
+      this.options.logger.info({ merge }, `merged ${merge.merged.join(', ')} into ${merge.kept} (${merge.reason}, similarity ${merge.similarity.toFixed(3)})`);
+      this.options.bus.emit('identitiesMerged', merge);
+    }
+    // A repeat decision (the end of a track decided early) refines the gallery; it is not news, unless it is a late match.
+    if (decision.updateOf === undefined || decision.lateMatch) {
       if (decision.outcome === 'matched' || decision.watchlistLabel !== undefined) this.options.logger.info({ identity: decision.identityId, event: decision.eventId }, describeMatch(decision));
       this.options.bus.emit('decision', decision);
     }

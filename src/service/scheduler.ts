@@ -6,9 +6,14 @@
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from '../core/logger.js';
 import type { Gallery } from '../gallery/gallery.js';
+import { recluster } from '../gallery/recluster.js';
+import type { DaemonEvents } from './daemon-events.js';
+import type { EventBus } from './event-bus.js';
 
 export interface SchedulerOptions {
-  gallery: Pick<Gallery, 'applyRetention' | 'recluster'>;
+  gallery: Gallery;
+  /** Merges are announced on it (published on identities/merged). */
+  bus: EventBus<DaemonEvents>;
   logger: Logger;
   retentionCron: string;
   /** null: no re-clustering. */
@@ -38,7 +43,8 @@ export class Scheduler {
   }
 
   async recluster(): Promise<void> {
-    const merges = await this.options.gallery.recluster({ mergeThreshold: this.options.mergeThreshold });
+    const merges = await recluster(this.options.gallery, { mergeThreshold: this.options.mergeThreshold, ...(this.options.now ? { now: this.options.now } : {}) });
+    for (const merge of merges) this.options.bus.emit('identitiesMerged', merge);
     const merged = merges.reduce((sum, merge) => sum + merge.merged.length, 0);
     this.options.logger.info({ job: 'recluster', merges }, `re-clustering merged ${merged} identities into ${merges.length}`);
   }

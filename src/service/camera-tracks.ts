@@ -1,0 +1,88 @@
+/**
+ * A camera's frames through its vision pipeline, as track events on the bus: `new` when a
+ * track is confirmed, throttled `update`s, `trackReady` once a live track has its best crops
+ * (for an early decision) and `end` with its embedding. Shared by the live camera worker and
+ * the offline cross-camera evaluation, so both feed the identity stage the same events.
+ */
+import { footPointIn, type Box, type Polygon } from '../core/geometry.js';
+import type { Frame } from '../core/types.js';
+import type { CameraFrameResult, CameraPipeline, EndedTrack, TrackSighting } from '../pipeline/camera-pipeline.js';
+import type { DaemonEvents } from './daemon-events.js';
+import type { EventBus } from './event-bus.js';
+
+export interface Zone {
+  name: string;
+  polygon: Polygon;
+}
+
+export interface CameraTracksOptions {
+  pipeline: Pick<CameraPipeline, 'process' | 'finish' | 'appearance'>;
+  bus: EventBus<DaemonEvents>;
+  zones: readonly Zone[];
+  /** A live track's sighting is re-published at most this often (media seconds). */
+  updateIntervalS: number;
+  /** Crops after which a live track is announced ready for an early decision; undefined: only at its end. */
+  readyAfterCrops?: number;
+  /** Wall clock of the events, ms since epoch. */
+  now: () => number;
+}
+
+export class CameraTracks {
+  private readonly lastUpdate = new Map<number, number>();
+  private readonly ready = new Set<number>();
+  private frameSize = { width: 1, height: 1 };
+
+  constructor(private readonly options: CameraTracksOptions) {}
+
+  /** Runs one frame through the pipeline and announces what changed; returns the pipeline's result. */
+  async process(frame: Frame): Promise<CameraFrameResult> {
+    this.frameSize = { width: frame.width, height: frame.height };
+    const result = await this.options.pipeline.process(frame);
+    const at = this.options.now();
+    for (const sighting of result.started) {
+      this.lastUpdate.set(sighting.trackId, sighting.lastPts);
+      this.emitTrack('new', sighting, at);
+    }
+    for (const sighting of result.updated) {
+      this.announceIfReady(sighting);
+      const last = this.lastUpdate.get(sighting.trackId) ?? -Infinity;
+      // Tolerance: media times are sums of float frame steps (1.4 − 0.4 < 1).
+      if (sighting.lastPts - last >= this.options.updateIntervalS - 1e-6) {
+        this.lastUpdate.set(sighting.trackId, sighting.lastPts);
+        this.emitTrack('update', sighting, at);
+      }
+    }
+    this.endTracks(result.ended);
+    return result;
+  }
+
+  /** Ends every live track (the stream ended or restarted, the camera stops). */
+  finish(): void {
+    this.endTracks(this.options.pipeline.finish());
+  }
+
+  private announceIfReady(sighting: TrackSighting): void {
+    const needed = this.options.readyAfterCrops;
+    if (needed === undefined || this.ready.has(sighting.trackId)) return;
+    const appearance = this.options.pipeline.appearance(sighting.trackId);
+    if (!appearance || appearance.crops < needed) return;
+    this.ready.add(sighting.trackId);
+    this.options.bus.emit('trackReady', { sighting, embedding: appearance.embedding });
+  }
+
+  private endTracks(tracks: readonly EndedTrack[]): void {
+    for (const track of tracks) {
+      this.lastUpdate.delete(track.trackId);
+      this.ready.delete(track.trackId);
+      this.emitTrack('end', track, this.options.now(), track.embedding);
+    }
+  }
+
+  private emitTrack(type: 'new' | 'update' | 'end', sighting: TrackSighting, at: number, embedding?: Float32Array): void {
+    this.options.bus.emit('track', { type, sighting, zones: this.zonesOf(sighting.box), at, ...(embedding ? { embedding } : {}) });
+  }
+
+  private zonesOf(box: Box): string[] {
+    return this.options.zones.filter((zone) => footPointIn(box, this.frameSize, zone.polygon)).map((zone) => zone.name);
+  }
+}

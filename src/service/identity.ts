@@ -1,0 +1,92 @@
+/**
+ * The identity stage as the daemon runs it, from its config sections: the matching space
+ * (camera centring), the gallery in the state store, the matcher and the stage that feeds it
+ * track events. The one place these config sections are read: the offline cross-camera
+ * evaluation and the gallery commands build them with the same functions, so they see the
+ * daemon's own decisions and space.
+ */
+import type { CrosscamConfig } from '../config/schema.js';
+import type { Logger } from '../core/logger.js';
+import type { RootDatabase } from '../core/state-store.js';
+import { OBJECT_CLASSES } from '../core/types.js';
+import { CameraCentring } from '../features/camera-centring.js';
+import { FeatureSpace } from '../features/feature-space.js';
+import { ScoreCalibration } from '../features/score-calibration.js';
+import { Gallery } from '../gallery/gallery.js';
+import { Matcher, type MatcherOptions } from '../match/matcher.js';
+import type { DaemonEvents } from './daemon-events.js';
+import type { EventBus } from './event-bus.js';
+import { MatchStage } from './match-stage.js';
+
+/** A camera's mean moves this far (L2, unit embeddings) before the gallery is re-projected. */
+const REPUBLISH_DISTANCE = 0.02;
+
+export interface IdentityStageDeps {
+  store: RootDatabase;
+  bus: EventBus<DaemonEvents>;
+  logger: Logger;
+  /** Wall clock of decisions, ms since epoch (default Date.now; the evaluation runs on media time). */
+  now?: () => number;
+}
+
+export interface IdentityStage {
+  space: FeatureSpace;
+  gallery: Gallery;
+  matcher: Matcher;
+  matchStage: MatchStage;
+}
+
+/** The matching space and the gallery in it, from the config (the camera statistics are read from the store). */
+export function openGallery(config: Pick<CrosscamConfig, 'features' | 'gallery' | 'matching'>, store: RootDatabase): { space: FeatureSpace; gallery: Gallery } {
+  const centring = config.features.camera_centring;
+  const space = new FeatureSpace({
+    centring: new CameraCentring({
+      store,
+      enabled: centring.enabled,
+      warmupTracks: centring.warmup_tracks,
+      siteWarmupTracks: centring.site_warmup_tracks,
+      windowTracks: centring.window_tracks,
+      clip: centring.clip,
+    }),
+    republishDistance: REPUBLISH_DISTANCE,
+  });
+  const gallery = new Gallery({
+    store,
+    space,
+    exemplarsPerIdentity: config.gallery.exemplars_per_identity,
+    momentum: config.matching.momentum,
+    retention: { sightingsDays: config.gallery.retention.sightings_days, identitiesDays: config.gallery.retention.identities_days },
+  });
+  return { space, gallery };
+}
+
+export function matcherOptions(config: Pick<CrosscamConfig, 'features' | 'matching' | 'topology'>, gallery: Gallery, store: RootDatabase): MatcherOptions {
+  const { matching } = config;
+  const calibration = config.features.pair_calibration;
+  return {
+    gallery,
+    ...(calibration.enabled
+      ? { calibration: new ScoreCalibration({ store, enabled: true, window: calibration.window, minSamples: calibration.min_samples }) }
+      : {}),
+    classes: Object.fromEntries(
+      OBJECT_CLASSES.map((objectClass) => [objectClass, { threshold: matching.classes[objectClass].threshold, minMargin: matching.classes[objectClass].min_margin }]),
+    ) as MatcherOptions['classes'],
+    windowS: matching.window_s,
+    sameCamera: { enabled: matching.same_camera.enabled, minGapS: matching.same_camera.min_gap_s },
+    minTrackQuality: matching.min_track_quality,
+    temperature: matching.temperature,
+    highConfidenceEntropy: matching.high_confidence_entropy,
+    viewWeight: matching.views.weight,
+    viewShortlist: matching.views.shortlist,
+    ...(matching.runner_up.skip_likely_same ? { likelySameSimilarity: matching.merge_threshold } : {}),
+    onlineMerge: matching.online_merge,
+    topology: config.topology.map((link) => ({ from: link.from, to: link.to, minS: link.min_s, maxS: link.max_s, bidirectional: link.bidirectional })),
+  };
+}
+
+export function createIdentityStage(config: CrosscamConfig, deps: IdentityStageDeps): IdentityStage {
+  const { space, gallery } = openGallery(config, deps.store);
+  const matcher = new Matcher({ ...matcherOptions(config, gallery, deps.store), ...(deps.now ? { now: deps.now } : {}) });
+  const matchStage = new MatchStage({ bus: deps.bus, matcher, logger: deps.logger });
+  return { space, gallery, matcher, matchStage };
+}
