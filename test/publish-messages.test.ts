@@ -4,6 +4,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import {
   buildCameraStatusMessage,
+  buildIdentitiesMergedMessage,
   buildMatchMessage,
   buildSightingMessage,
   buildStatsMessage,
@@ -80,10 +81,35 @@ test('match: both sides with camera, track, first/last seen, pts and box; simila
     watchlist_label: null,
     confidence: 0.6346,
     low_confidence: false,
+    late: false,
   });
+  assert.equal(buildMatchMessage({ ...matchDecision, lateMatch: true }).late, true);
   const low = buildMatchMessage({ ...matchDecision, highConfidence: false, confidence: undefined });
   assert.equal(low.low_confidence, true);
   assert.equal(low.confidence, null);
+});
+
+test('identities/merged: kept, merged ids, evidence and reason; the event id is stable for redelivery', () => {
+  const message = buildIdentitiesMergedMessage({
+    objectClass: 'person',
+    kept: 'person-000003',
+    merged: ['person-000009'],
+    similarity: 0.712345,
+    reason: 'online',
+    movedSightings: 2,
+    at: Date.UTC(2024, 4, 1, 12),
+  });
+  assert.deepEqual(message, {
+    event_id: 'merge-person-000003-1714564800000',
+    class: 'person',
+    time: '2024-05-01T12:00:00.000Z',
+    kept: 'person-000003',
+    merged: ['person-000009'],
+    similarity: 0.7123,
+    reason: 'online',
+    moved_sightings: 2,
+  });
+  assert.deepEqual(schemaErrors('identities-merged', message), []);
 });
 
 test('only decisions that attached to a known identity are match events', () => {

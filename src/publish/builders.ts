@@ -2,7 +2,8 @@ import { boxArray, isoTime, round } from '../core/json-values.js';
 import type { CameraStatus } from '../ingest/camera-status.js';
 import type { MatchDecision, SightingRef } from '../match/decision.js';
 import type { TrackSighting } from '../pipeline/camera-pipeline.js';
-import type { CameraStatsEntry, CameraStatusMessage, MatchMessage, MatchSide, SightingMessage, StatsMessage } from './messages.js';
+import type { IdentityMerge } from '../gallery/records.js';
+import type { CameraStatsEntry, CameraStatusMessage, IdentitiesMergedMessage, MatchMessage, MatchSide, SightingMessage, StatsMessage } from './messages.js';
 
 /*
  * Pure mappings from domain objects (camelCase, ms since epoch) to MQTT payloads
@@ -113,6 +114,21 @@ export function buildMatchMessage(decision: AttachedDecision): MatchMessage {
     confidence: decision.confidence === undefined ? null : round(decision.confidence, 4),
     // A matcher that does not split by confidence treats every decision as high-confidence.
     low_confidence: decision.highConfidence === false,
+    late: decision.lateMatch === true,
+  };
+}
+
+export function buildIdentitiesMergedMessage(merge: IdentityMerge): IdentitiesMergedMessage {
+  return {
+    // One merge per kept identity and millisecond: a stable id, so redelivery can be de-duplicated.
+    event_id: `merge-${merge.kept}-${merge.at}`,
+    class: merge.objectClass,
+    time: isoTime(merge.at),
+    kept: merge.kept,
+    merged: [...merge.merged],
+    similarity: round(merge.similarity, 4),
+    reason: merge.reason,
+    moved_sightings: merge.movedSightings,
   };
 }
 

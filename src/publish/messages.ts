@@ -78,13 +78,27 @@ export const matchMessage = z
     sighting: matchSide.describe('The new sighting'),
     matched: matchSide.nullable().describe('The earlier sighting it matched; null on the first sighting of a watch-list identity'),
     watchlist_label: z.string().nullable().describe("Operator's label when the identity is on the watch list, else null"),
-    similarity: z.number().min(-1).max(1).describe('Cosine similarity to the identity'),
-    margin: z.number().describe('Similarity minus the runner-up similarity'),
+    similarity: z.number().describe("The matcher's score of the identity: cosine similarity in the camera-centred space, calibrated for the camera pair (1 = identical, 0 = a typical stranger)"),
+    margin: z.number().describe('Score minus the runner-up score (or the threshold when that is higher)'),
     candidates: count.describe('Identities compared (after class, time-window and topology filters)'),
     confidence: z.number().min(0).max(1).nullable().describe('1 - normalised entropy over candidate similarities'),
     low_confidence: z.boolean().describe('Low-confidence decisions do not move the identity prototype'),
+    late: z.boolean().describe("Decided at the track's end: its early decision had made it a new identity, now merged into this one"),
   })
   .meta({ title: 'matches', description: 'One cross-camera matching decision.' });
+
+export const identitiesMergedMessage = z
+  .object({
+    event_id: eventId,
+    class: objectClass,
+    time: isoTime.describe('When the identities were merged'),
+    kept: z.string().min(1).describe('The identity that remains (the watch-list one, else the oldest)'),
+    merged: z.array(z.string().min(1)).min(1).describe('Identities folded into it: they no longer exist'),
+    similarity: z.number().describe('The evidence: the weakest score that joined them (matching space)'),
+    reason: z.enum(['online', 'scheduled']).describe('online: a decision showed them to be one; scheduled: re-clustering'),
+    moved_sightings: count.describe('Sightings moved to the kept identity'),
+  })
+  .meta({ title: 'identities/merged', description: 'Identities found to be one person (or vehicle) and merged.' });
 
 const cameraStats = z.object({
   camera: cameraId,
@@ -136,6 +150,7 @@ export type CameraStatusMessage = z.infer<typeof cameraStatusMessage>;
 export type SightingMessage = z.infer<typeof sightingMessage>;
 export type MatchSide = z.infer<typeof matchSide>;
 export type MatchMessage = z.infer<typeof matchMessage>;
+export type IdentitiesMergedMessage = z.infer<typeof identitiesMergedMessage>;
 export type CameraStatsEntry = z.infer<typeof cameraStats>;
 export type StatsMessage = z.infer<typeof statsMessage>;
 export type ResponseMessage = z.infer<typeof responseMessage>;
@@ -146,6 +161,7 @@ export const MESSAGE_SCHEMAS = {
   'camera-status': cameraStatusMessage,
   sighting: sightingMessage,
   match: matchMessage,
+  'identities-merged': identitiesMergedMessage,
   stats: statsMessage,
   request: requestEnvelope,
   response: responseMessage,

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Logger } from '../core/logger.js';
 import { connectMqttJs, type BrokerConnector, type IncomingMessage, type QoS } from './broker-client.js';
 import { BrokerConnection, systemTimers, type BrokerSession, type ReconnectBackoff, type Timers } from './broker-connection.js';
-import type { CameraStatusMessage, MatchMessage, SightingMessage, StatsMessage } from './messages.js';
+import type { CameraStatusMessage, IdentitiesMergedMessage, MatchMessage, SightingMessage, StatsMessage } from './messages.js';
 import type { Outbox, OutboxCounts, OutboxEntry } from './outbox.js';
 import { answerRequest, type CommandRegistry } from './requests.js';
 import { topicsFor, type Topics } from './topics.js';
@@ -129,6 +129,10 @@ export class MqttPublisher {
     return this.publishEvent(this.topics.matches, message);
   }
 
+  publishIdentitiesMerged(message: IdentitiesMergedMessage): Promise<void> {
+    return this.publishEvent(this.topics.identitiesMerged, message);
+  }
+
   /** Retained; the latest per camera is re-published on every (re)connect. */
   publishCameraStatus(message: CameraStatusMessage): void {
     this.cameraStatuses.set(message.camera, message);
@@ -194,7 +198,7 @@ export class MqttPublisher {
     await this.options.outbox.flushed();
   }
 
-  private async publishEvent(topic: string, message: SightingMessage | MatchMessage): Promise<void> {
+  private async publishEvent(topic: string, message: SightingMessage | MatchMessage | IdentitiesMergedMessage): Promise<void> {
     const payload = JSON.stringify(message);
     const qos = this.options.eventQos;
     if (qos === 0) {

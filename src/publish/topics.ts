@@ -3,6 +3,8 @@ export interface Topics {
   available: string;
   sightings: string;
   matches: string;
+  /** Merges of identities found to be one. */
+  identitiesMerged: string;
   stats: string;
   cameraStatus(cameraId: string): string;
   /** Subscription filter for all commands: `<base>/request/+`. */
@@ -20,6 +22,7 @@ export function topicsFor(baseTopic: string, nodeId: string): Topics {
     available: `${root}/available`,
     sightings: `${root}/sightings`,
     matches: `${root}/matches`,
+    identitiesMerged: `${root}/identities/merged`,
     stats: `${root}/stats`,
     cameraStatus: (cameraId) => `${root}/cameras/${cameraId}/status`,
     requests: `${requestPrefix}+`,

@@ -6,6 +6,7 @@
 import type { Logger } from '../core/logger.js';
 import {
   buildCameraStatusMessage,
+  buildIdentitiesMergedMessage,
   buildMatchMessage,
   buildSightingMessage,
   isAttachedDecision,
@@ -16,7 +17,7 @@ import type { EventBus } from './event-bus.js';
 
 export interface PublishStageOptions {
   bus: EventBus<DaemonEvents>;
-  publisher: Pick<MqttPublisher, 'publishSighting' | 'publishMatch' | 'publishCameraStatus'>;
+  publisher: Pick<MqttPublisher, 'publishSighting' | 'publishMatch' | 'publishIdentitiesMerged' | 'publishCameraStatus'>;
   logger: Logger;
 }
 
@@ -36,6 +37,7 @@ export class PublishStage {
         const news = decision.outcome === 'matched' || decision.watchlistLabel !== undefined;
         if (news && isAttachedDecision(decision)) this.track(publisher.publishMatch(buildMatchMessage(decision)));
       }),
+      bus.on('identitiesMerged', 'publish', (merge) => this.track(publisher.publishIdentitiesMerged(buildIdentitiesMergedMessage(merge)))),
     );
   }
 
