@@ -305,3 +305,100 @@ test('a watch-list identity is a candidate at any time on any camera', async (t)
   assert.equal(record.count, 1);
   assert.equal(gallery.applyRetention(T0 + 1000 * 86_400_000).identities, 0, 'watch-list identities never expire');
 });
+
+test('a likely fragment of the best identity (close prototype, never seen beside it) is no runner-up, and the track merges them', async (t) => {
+  const options = { likelySameSimilarity: 0.9, sameCamera: { enabled: false, minGapS: 0 } };
+  // X and its fragment X' on camera A at different times: cos = 0.95 (X' does not match X: same-camera off).
+  const fragments = async (extra: Partial<MatcherOptions> = {}) => {
+    const env = await setUp(t, { ...options, ...extra });
+    env.matcher.decide(track('A', 1, 0, 10, vec(1, 0, 0)));
+    env.matcher.decide(track('A', 2, 20, 30, unit(0.95, 0.3122)));
+    return env;
+  };
+  const query = track('B', 1, 40, 50, unit(0.98, 0.19));
+  const { gallery, matcher } = await fragments();
+  const decision = matcher.decide(query)!;
+  assert.equal(decision.outcome, 'matched');
+  assert.equal(decision.identityId, 'person-000001', 'the older identity is kept');
+  // Scores 0.990 (X') and 0.980 (X): X is the best one's fragment, so the threshold 0.6 stands in for the runner-up.
+  const [q, f] = [unit(0.98, 0.19), unit(0.95, 0.3122)];
+  close(decision.similarity, q[0]! * f[0]! + q[1]! * f[1]! + q[2]! * f[2]!, 1e-5);
+  close(decision.margin, decision.similarity! - 0.6, 1e-6);
+  // The track attached to X' (now 2 sightings), which then folded into the older X.
+  assert.deepEqual(decision.merges?.map(({ kept, merged, reason, movedSightings }) => ({ kept, merged, reason, movedSightings })), [
+    { kept: 'person-000001', merged: ['person-000002'], reason: 'online', movedSightings: 2 },
+  ]);
+  assert.equal(gallery.identity('person-000002'), undefined);
+  assert.equal(gallery.sightingsOf('person-000001').length, 3);
+  assert.equal([...gallery.merges()].length, 1);
+
+  const noMerge = await fragments({ onlineMerge: false });
+  const kept = noMerge.matcher.decide(query)!;
+  assert.equal(kept.outcome, 'matched', 'the fragment is still no rival');
+  assert.equal(kept.merges, undefined);
+  assert.ok(noMerge.gallery.identity('person-000002'));
+
+  const rivals = await fragments({ likelySameSimilarity: undefined });
+  assert.equal(rivals.matcher.decide(query)!.outcome, 'new-identity', 'two near-equal rivals: no margin');
+});
+
+test('a track whose early decision made it an identity of its own joins the earlier identity its final embedding matches', async (t) => {
+  const { gallery, matcher } = await setUp(t);
+  matcher.decide(track('C', 1, 0, 10, vec(1, 0, 0)));
+  const early = matcher.decide(track('A', 1, 20, 25, vec(0, 1, 0)))!;
+  assert.equal(early.outcome, 'new-identity');
+  assert.equal(early.identityId, 'person-000002');
+  const end = matcher.decide(track('A', 1, 20, 40, vec(0.99, 0.1, 0)))!;
+  assert.equal(end.lateMatch, true);
+  assert.equal(end.updateOf, early.eventId);
+  assert.equal(end.outcome, 'matched');
+  assert.equal(end.identityId, 'person-000001');
+  assert.equal(end.matched?.cameraId, 'C');
+  assert.deepEqual(end.merges?.map((m) => [m.kept, m.merged]), [['person-000001', ['person-000002']]]);
+  assert.equal(gallery.identityCount, 1);
+  assert.equal(gallery.sightingOfTrack({ cameraId: 'A', trackId: 1, firstSeenAt: T0 + 20_000 })!.identityId, 'person-000001');
+});
+
+test('views: score = w·(best view) + (1 − w)·(prototype), so a second look of an identity counts', async (t) => {
+  const { gallery, matcher } = await setUp(t, { viewWeight: 0.5, highConfidenceEntropy: 1 });
+  matcher.decide(track('A', 1, 0, 10, vec(1, 0, 0)));
+  // A confident match with a side look adds it as a view and moves the prototype by 10 %.
+  matcher.decide(track('B', 1, 20, 30, unit(0.7, 0.714)));
+  assert.equal(gallery.readIdentity('person-000001')!.exemplars.length, 2);
+  const prototype = gallery.prototype('person-000001')!;
+  const side = unit(0.7, 0.714);
+  const query = unit(0.72, 0.69);
+  const decision = matcher.decide(track('C', 1, 40, 50, query))!;
+  const views = [vec(1, 0, 0), side].map((v) => v[0]! * query[0]! + v[1]! * query[1]! + v[2]! * query[2]!);
+  const proto = prototype[0]! * query[0]! + prototype[1]! * query[1]! + prototype[2]! * query[2]!;
+  close(decision.similarity, 0.5 * Math.max(...views) + 0.5 * proto, 1e-5);
+});
+
+test('a sighting of a track still followed counts as seen until now: an identity beside the track on its camera is no candidate', async (t) => {
+  const { matcher } = await setUp(t);
+  // Track A#1 was decided early at 0-5 s and is still in view when A#2 (0-30 s... from 20 s) is decided.
+  matcher.decide(track('A', 1, 0, 5, vec(1, 0, 0)));
+  const stale = matcher.decide(track('A', 2, 20, 30, vec(1, 0, 0)))!;
+  assert.equal(stale.outcome, 'reappeared', 'by its stored span, A#1 left 15 s before');
+  const { matcher: live } = await setUp(t);
+  live.decide(track('A', 1, 0, 5, vec(1, 0, 0)));
+  const isLive = (ref: { cameraId: string; trackId: number }) => ref.cameraId === 'A' && ref.trackId === 1;
+  const beside = live.decide(track('A', 2, 20, 30, vec(1, 0, 0)), { isLive })!;
+  assert.equal(beside.outcome, 'new-identity');
+  assert.equal(beside.candidates, 0);
+});
+
+test('scores are calibrated per camera pair before threshold and margin', async (t) => {
+  const levels: [string, string, number][] = [];
+  const calibration = {
+    calibrate: (s: number, a: string, b: string) => (s - 0.5) / 0.5 + (a === b ? -1 : 0),
+    observe: (a: string, b: string, values: readonly number[]) => values.forEach((v) => levels.push([a, b, v])),
+  };
+  const { matcher } = await setUp(t, { calibration });
+  matcher.decide(track('A', 1, 0, 10, vec(1, 0, 0)));
+  // Raw 0.9 → (0.9 − 0.5)/0.5 = 0.8 ≥ 0.6 + margin.
+  const decision = matcher.decide(track('B', 1, 20, 30, unit(0.9, 0.43)))!;
+  assert.equal(decision.outcome, 'matched');
+  close(decision.similarity, 0.8, 1e-5);
+  assert.deepEqual(levels.map(([a, b]) => `${a}|${b}`), ['B|A'], 'the candidate from A sampled the B–A pair');
+});

@@ -20,7 +20,7 @@ import type { Frame } from '../core/types.js';
 import { readFfmpegFrames } from '../ingest/ffmpeg-frames.js';
 import type { MatchDecision } from '../match/decision.js';
 import { CameraPipeline } from '../pipeline/camera-pipeline.js';
-import { cameraPipelineOptions, openVisionModels, readConfigFile, type LoadedConfig } from '../pipeline/setup.js';
+import { cameraPipelineOptions, openVisionModels, readConfigFile, type LoadedConfig, type PipelineModels } from '../pipeline/setup.js';
 import { CameraTracks } from '../service/camera-tracks.js';
 import type { DaemonEvents, TrackEvent, TrackReadyEvent } from '../service/daemon-events.js';
 import { EventBus } from '../service/event-bus.js';
@@ -40,6 +40,8 @@ export interface CrossCameraEvalOptions {
   /** Frames per second processed (default: the config's detect.fps); the video's frames are sampled evenly. */
   fps?: number;
   modelsDir?: string;
+  /** The vision models (default: the config's, loaded from the models directory); tests bring stand-ins. */
+  models?: PipelineModels;
   /**
    * Transit times (s) between the two cameras, as a site would configure adjacent cameras
    * (topology link, both ways); undefined keeps the base config's topology (none by default).
@@ -166,7 +168,8 @@ async function runVision(
     bus.on('track', 'eval-record', (event) => recording.events.push({ at: clock.now, kind: 'track', event })),
     bus.on('trackReady', 'eval-record', (event) => recording.events.push({ at: clock.now, kind: 'trackReady', event })),
   ];
-  const models = await openVisionModels({ ...loaded, logger: options.logger, ...(options.modelsDir ? { modelsDir: options.modelsDir } : {}) });
+  const opened = options.models ? undefined : await openVisionModels({ ...loaded, logger: options.logger, ...(options.modelsDir ? { modelsDir: options.modelsDir } : {}) });
+  const models = options.models ?? opened!;
   const lastGtFrame = Math.max(0, ...options.groundTruth.map((r) => r.frame));
   try {
     const runs = cameras.map((camera) => ({
@@ -205,7 +208,7 @@ async function runVision(
     }
   } finally {
     stopRecording.forEach((off) => off());
-    await models.release();
+    await opened?.release();
   }
   return recording;
 }

@@ -103,8 +103,11 @@ function catalogEntry<T extends ModelEntry['task']>(catalog: ModelCatalog, id: s
   return entry as Extract<ModelEntry, { task: T }>;
 }
 
+/** What a camera pipeline runs (VisionModels, or stand-ins in tests). */
+export type PipelineModels = Pick<CameraPipelineOptions, 'detector' | 'embedders'>;
+
 /** Stage options of one camera's pipeline, from its config section and the shared sections. */
-export function cameraPipelineOptions(config: CrosscamConfig, camera: CameraConfig, models: VisionModels): CameraPipelineOptions {
+export function cameraPipelineOptions(config: CrosscamConfig, camera: CameraConfig, models: PipelineModels): CameraPipelineOptions {
   return {
     cameraId: camera.id,
     ...(camera.camera_index !== undefined ? { cameraIndex: camera.camera_index } : {}),
