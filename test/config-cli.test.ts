@@ -74,7 +74,7 @@ test('check-config accepts the example (with its secrets provided) and the demo,
   assert.equal(example.status, 0);
   assert.equal(
     example.stdout,
-    'config OK: node edge-gate-01, 2 cameras (2 enabled), detector yolox-nano, reid person osnet-x0_25-msmt17, ' +
+    'config OK: node edge-gate-01, 2 cameras (2 enabled), detector yolox-nano, reid person osnet-x0_25-msmt17, vehicles tracked only (no models.reid.vehicle), ' +
       'mqtt mqtts://broker.example.net:8883\n',
   );
 
@@ -82,7 +82,7 @@ test('check-config accepts the example (with its secrets provided) and the demo,
   assert.equal(demo.status, 0);
   assert.equal(
     demo.stdout,
-    'config OK: node demo, 2 cameras (2 enabled), detector yolox-nano, reid person osnet-x0_25-msmt17, ' +
+    'config OK: node demo, 2 cameras (2 enabled), detector yolox-nano, reid person osnet-x0_25-msmt17, vehicles tracked only (no models.reid.vehicle), ' +
       'mqtt mqtt://127.0.0.1:1883 (embedded broker on 127.0.0.1:1883)\n',
   );
 });

@@ -16,7 +16,8 @@ function describeConfig(config: CrosscamConfig): string {
   const enabled = config.cameras.filter((camera) => camera.enabled).length;
   const cameras = `${config.cameras.length} camera${config.cameras.length === 1 ? '' : 's'} (${enabled} enabled)`;
   const reid = [`person ${config.models.reid.person}`];
-  if (config.models.reid.vehicle !== undefined) reid.push(`vehicle ${config.models.reid.vehicle}`);
+  // Without a vehicle model, vehicles are tracked and reported but not matched across cameras.
+  reid.push(config.models.reid.vehicle !== undefined ? `vehicle ${config.models.reid.vehicle}` : 'vehicles tracked only (no models.reid.vehicle)');
   const broker = config.mqtt.embedded_broker.enabled
     ? ` (embedded broker on ${config.mqtt.embedded_broker.host}:${config.mqtt.embedded_broker.port})`
     : '';

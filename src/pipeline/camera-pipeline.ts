@@ -12,12 +12,8 @@ import type { Embedder } from '../embed/embedder.js';
 import { TrackEmbedding, type BestCrop } from '../embed/track-embedding.js';
 import { ByteTracker, type ByteTrackerOptions, type TrackState, type TrackView } from '../track/tracker.js';
 
-/** Which re-ID model serves a class: one for people, one for every kind of vehicle. */
-export type ReidProfile = 'person' | 'vehicle';
-
-export function reidProfile(objectClass: ObjectClass): ReidProfile {
-  return objectClass === 'person' ? 'person' : 'vehicle';
-}
+/** The re-ID model of each class that has one (the catalog entry lists the classes it serves). */
+export type ClassEmbedders = Partial<Record<ObjectClass, Pick<Embedder, 'embed'>>>;
 
 /** What the outside world learns about a track at one moment. */
 export interface TrackSighting {
@@ -60,7 +56,8 @@ export interface CameraPipelineOptions {
   /** Fed to camera-aware re-ID models. */
   cameraIndex?: number;
   detector: Pick<Detector, 'detect'>;
-  embedders: Partial<Record<ReidProfile, Pick<Embedder, 'embed'>>>;
+  /** A class without one is tracked and reported, never embedded nor matched. */
+  embedders: ClassEmbedders;
   filter: DetectionFilterOptions;
   tracker?: Partial<ByteTrackerOptions>;
   /** Crops kept per track for its embedding (K). */
@@ -111,10 +108,10 @@ export class CameraPipeline {
   /** Embeds, in one batch per re-ID model, the crops of this frame that can improve their track. */
   private async embedCrops(frame: Frame, detections: readonly Detection[], tracks: readonly TrackView[]): Promise<void> {
     const qualities = frameCropQualities(detections, frame);
-    const wanted = new Map<ReidProfile, { track: TrackView; appearance: TrackEmbedding; box: Box; quality: number }[]>();
+    const wanted = new Map<Pick<Embedder, 'embed'>, { track: TrackView; appearance: TrackEmbedding; box: Box; quality: number }[]>();
     for (const track of tracks) {
-      const profile = reidProfile(track.objectClass);
-      if (track.matchedDetectionIndex === null || !this.options.embedders[profile]) continue;
+      const embedder = this.options.embedders[track.objectClass];
+      if (track.matchedDetectionIndex === null || embedder === undefined) continue;
       const quality = qualities[track.matchedDetectionIndex];
       let appearance = this.appearances.get(track.id);
       if (!appearance) {
@@ -122,12 +119,12 @@ export class CameraPipeline {
         this.appearances.set(track.id, appearance);
       }
       if (quality < this.options.minCropQuality || !appearance.shouldEmbed(quality)) continue;
-      const list = wanted.get(profile) ?? [];
+      const list = wanted.get(embedder) ?? [];
       list.push({ track, appearance, box: detections[track.matchedDetectionIndex].box, quality });
-      wanted.set(profile, list);
+      wanted.set(embedder, list);
     }
-    for (const [profile, crops] of wanted) {
-      const embeddings = await this.options.embedders[profile]!.embed(
+    for (const [embedder, crops] of wanted) {
+      const embeddings = await embedder.embed(
         frame,
         crops.map((crop) => crop.box),
         { cameraIndex: this.options.cameraIndex },

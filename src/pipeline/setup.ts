@@ -16,7 +16,8 @@ import { loadModelCatalog, resolveModelsDir, type ModelCatalog } from '../models
 import { loadCatalogModel } from '../runtime/catalog-model.js';
 import type { ExecutionProviderName, ExecutionProviderRequest } from '../runtime/inference-session.js';
 import type { ByteTrackerOptions } from '../track/tracker.js';
-import type { CameraPipelineOptions, ReidProfile } from './camera-pipeline.js';
+import type { CameraPipelineOptions } from './camera-pipeline.js';
+import type { ObjectClass } from '../core/types.js';
 
 export interface LoadedConfig {
   config: CrosscamConfig;
@@ -127,8 +128,8 @@ export function cameraPipelineOptions(config: CrosscamConfig, camera: CameraConf
 
 export interface VisionModels {
   detector: Detector;
-  /** Re-ID embedders by profile; a class whose profile has no model is tracked but not re-identified. */
-  embedders: Partial<Record<ReidProfile, Embedder>>;
+  /** Re-ID embedder of each class that has a model; other classes are tracked but not re-identified. */
+  embedders: Partial<Record<ObjectClass, Embedder>>;
   /** Provider each network runs on, for status reporting. */
   providers: Record<string, ExecutionProviderName>;
   release(): Promise<void>;
@@ -161,23 +162,31 @@ export async function openVisionModels(options: OpenVisionModelsOptions): Promis
     minBoxHeight: 0,
   });
   const used: Record<string, ExecutionProviderName> = { [detectorEntry.id]: detector.provider };
-  const embedders: Partial<Record<ReidProfile, Embedder>> = {};
-  const reidIds: [ReidProfile, string | undefined][] = [
-    ['person', config.models.reid.person],
-    ['vehicle', config.models.reid.vehicle],
-  ];
+  const embedders: Partial<Record<ObjectClass, Embedder>> = {};
+  const opened: Embedder[] = [];
   try {
-    for (const [profile, id] of reidIds) {
+    for (const [role, id] of [['person', config.models.reid.person], ['vehicle', config.models.reid.vehicle]] as const) {
       if (id === undefined) continue;
       const entry: ReidModelEntry = catalogEntry(catalog, id, 'reid');
       const loaded = await loadCatalogModel({ entry, modelsDir, providers, logger, ...threads });
-      embedders[profile] = await Embedder.create({ entry, session: loaded.session, batchSize: config.embed.batch_size });
+      const embedder = await Embedder.create({ entry, session: loaded.session, batchSize: config.embed.batch_size });
+      opened.push(embedder);
       used[entry.id] = loaded.provider;
+      // The entry says which classes it serves; the person model keeps people if both claim them.
+      for (const objectClass of entry.reid.objectClasses) embedders[objectClass] ??= embedder;
+      logger.debug({ model: entry.id, role, classes: entry.reid.objectClasses }, 're-ID model loaded');
     }
   } catch (error) {
     await detector.release();
-    await Promise.all(Object.values(embedders).map((embedder) => embedder.release()));
+    await Promise.all(opened.map((embedder) => embedder.release()));
     throw error;
+  }
+  const unmatched = classes.filter((objectClass) => embedders[objectClass] === undefined);
+  if (unmatched.length > 0) {
+    logger.info(
+      { classes: unmatched },
+      `${unmatched.join(', ')}: detected, tracked and reported on sightings, not re-identified nor matched across cameras (no re-ID model for them; set models.reid.vehicle for vehicles)`,
+    );
   }
   return {
     detector,
@@ -185,7 +194,7 @@ export async function openVisionModels(options: OpenVisionModelsOptions): Promis
     providers: used,
     async release() {
       await detector.release();
-      await Promise.all(Object.values(embedders).map((embedder) => embedder.release()));
+      await Promise.all(opened.map((embedder) => embedder.release()));
     },
   };
 }

@@ -10,14 +10,13 @@ import type { Gallery } from '../gallery/gallery.js';
 import { identityJson, sightingJson } from '../gallery/json-views.js';
 import type { IdentitySummary } from '../gallery/records.js';
 import type { Matcher } from '../match/matcher.js';
-import { reidProfile, type ReidProfile } from '../pipeline/camera-pipeline.js';
-import type { Embedder } from '../embed/embedder.js';
+import type { ClassEmbedders } from '../pipeline/camera-pipeline.js';
 import { CommandError, defineCommand, type CommandRegistry } from '../publish/requests.js';
 
 export interface CommandDependencies {
   gallery: Pick<Gallery, 'identity' | 'identitiesOf' | 'sightingsOf' | 'forget' | 'refresh'>;
   matcher: Pick<Matcher, 'enrol'>;
-  embedders: Partial<Record<ReidProfile, Pick<Embedder, 'embed'>>>;
+  embedders: ClassEmbedders;
 }
 
 /** Enrolment images above this many pixels are refused (decoding cost and memory). */
@@ -60,7 +59,7 @@ export function operatorCommands(deps: CommandDependencies): CommandRegistry {
         label: z.string().min(1).max(200),
       }),
       async (input) => {
-        const embedder = deps.embedders[reidProfile(input.class)];
+        const embedder = deps.embedders[input.class];
         if (!embedder) throw new CommandError('unsupported', `no re-ID model is configured for ${input.class}`);
         const decoded = await sharp(Buffer.from(input.image, 'base64'), { limitInputPixels: MAX_IMAGE_PIXELS })
           .toColourspace('srgb')
