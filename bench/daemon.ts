@@ -23,6 +23,8 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: '90' },
     out: { type: 'string', default: 'bench/daemon-report.md' },
     config: { type: 'string', default: 'config/demo.yaml' },
+    // ffmpeg filter through which the right camera sees (another camera's colour, light, sharpness).
+    shift: { type: 'string' },
   },
 });
 const runSeconds = Number(args.seconds);
@@ -52,8 +54,12 @@ const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / Math.max(
 const demo = parseYaml(await readFile(args.config, 'utf8')) as Record<string, Record<string, unknown>>;
 const port = await freePort();
 const galleryDir = mkdtempSync(path.join(os.tmpdir(), 'crosscam-bench-gallery-'));
+const shiftedCameras = (demo.cameras as unknown as { id: string; ffmpeg?: { filter?: string } }[]).map((camera) =>
+  camera.id === 'right' && args.shift ? { ...camera, ffmpeg: { ...camera.ffmpeg, filter: [camera.ffmpeg?.filter, args.shift].filter(Boolean).join(',') } } : camera,
+);
 const config = {
   ...demo,
+  cameras: shiftedCameras,
   mqtt: { ...demo.mqtt, url: `mqtt://127.0.0.1:${port}`, stats_interval_s: 5, embedded_broker: { enabled: true, host: '127.0.0.1', port } },
   gallery: { ...demo.gallery, path: galleryDir },
 };
@@ -110,7 +116,7 @@ try {
   ];
   report =
     `# crosscam daemon benchmark\n\n${new Date().toISOString()} — ${args.config} (two halves of PETS09-S2L1 at 5 fps, real time, embedded broker), ` +
-    `${runSeconds} s run, ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}.\n\n` +
+    `${runSeconds} s run${args.shift ? `, right camera through ${args.shift}` : ''}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}.\n\n` +
     `| figure | value |\n|---|---|\n${rows.map(([k, v]) => `| ${k} | ${v} |`).join('\n')}\n\n` +
     `Matches of the first loop (sighting ← matched, ground-truth ids):\n\n` +
     scored.map(({ m, score }) => `- ${m.identity}: ${m.sighting.camera}#${m.sighting.track_id} (${score.sightingIdentity ?? '-'}) ← ${m.matched?.camera}#${m.matched?.track_id} (${score.matchedIdentity ?? '-'}), similarity ${m.similarity}, ${score.correct ? 'correct' : 'WRONG'}`).join('\n') +

@@ -119,7 +119,7 @@ test('defaults fill every section of a minimal config', () => {
   assert.equal(config.matching.high_confidence_entropy, 0.5);
   assert.equal(config.matching.decide_early, false);
   assert.equal(config.matching.merge_threshold, 0.6);
-  assert.deepEqual(config.matching.views, { weight: 0.5, shortlist: 20 });
+  assert.deepEqual(config.matching.views, { weight: 0, shortlist: 20 });
   assert.deepEqual(config.matching.runner_up, { skip_likely_same: true });
   assert.equal(config.matching.online_merge, true);
   assert.deepEqual(config.features, {

@@ -229,7 +229,7 @@ export const matchingSchema = z.strictObject({
   // `shortlist` best prototypes.
   views: z
     .strictObject({
-      weight: unit.default(0.5),
+      weight: unit.default(0),
       shortlist: z.int().min(1).max(1000).default(20),
     })
     .prefault({}),
