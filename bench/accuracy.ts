@@ -78,15 +78,19 @@ try {
     markdown += `## ${scene.name}\n\nVision stages once (${visionS.toFixed(0)} s): \`${CLI} ${record.map(quote).join(' ').replace(tracks, 'TRACKS.json')}\`\n\n`;
     for (const topology of TOPOLOGIES) {
       markdown += `${topology.name}:\n\n| row | precision | recall | F1 | AUC | purity | fragmentation | matches (correct) | identities |\n|---|---|---|---|---|---|---|---|---|\n`;
+      let reference: CrossCameraReport['reference'];
       for (const row of ROWS) {
-        const argv = ['eval', 'crosscam', '--video', VIDEO, '--gt', GT, '--from-tracks', tracks, ...topology.flags, ...row.set.flatMap((s) => ['--set', s]), '--json'];
+        const last = row === ROWS.at(-1);
+        const argv = ['eval', 'crosscam', '--video', VIDEO, '--gt', GT, '--from-tracks', tracks, ...topology.flags, ...row.set.flatMap((s) => ['--set', s]), ...(last ? ['--reference'] : []), '--json'];
         const { stdout } = await run('node', ['dist/src/cli/main.js', ...argv], { maxBuffer: 64 << 20 });
         const report = JSON.parse(stdout) as CrossCameraReport;
         const command = `${CLI} ${argv.map(quote).join(' ').replace(tracks, 'TRACKS.json')}`;
         results.push({ scene: scene.name, topology: topology.name, row: row.name, command, report });
+        reference ??= report.reference;
         markdown += `| ${row.name} | ${f(report.precision)} | ${f(report.recall)} (${report.links}/${report.gtLinks}) | ${f(report.f1)} | ${f(report.auc)} | ${f(report.purity)} | ${f(report.fragmentation)} | ${report.matches} (${report.correctMatches}) | ${report.identities} |\n`;
       }
-      markdown += '\n';
+      const best = reference?.best;
+      markdown += `\nNearest-track reference (each track linked to its nearest earlier track of the other camera; camera means over the whole run, final embeddings): AUC ${f(reference?.auc ?? NaN)}, ${best ? `best F1 at precision ≥ 0.9 ${f(best.f1)} (P ${f(best.precision)}, R ${f(best.recall)}, threshold ${best.threshold}, margin ${best.margin})` : 'no threshold reaches precision 0.9'}.\n\n`;
     }
   }
   markdown += '## Commands\n\n' + results.map((r) => `- ${r.scene}, ${r.topology}, ${r.row}:\n  \`${r.command}\``).join('\n') + '\n';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assignTracks, identityScores, linkScores, rocAuc } from '../src/eval/cross-camera-metrics.js';
+import { assignTracks, identityScores, linkScores, nearestTrackReference, rocAuc } from '../src/eval/cross-camera-metrics.js';
 import { parseMotText, groupByFrame } from '../src/eval/mot-ground-truth.js';
 import { cameraTruth, peopleSeen, splitCameras } from '../src/eval/virtual-cameras.js';
 
@@ -78,4 +78,24 @@ test('virtual cameras: even crops, the shift on the second camera only, ground t
   assert.deepEqual(seenRight.get(1), [{ id: 1, box: box(0, 100, 20, 200), visible: 0.5 }]);
   assert.deepEqual([...peopleSeen(seenLeft, [1, 2], { minVisible: 0.5, minFrames: 2 })], [1]);
   assert.deepEqual([...peopleSeen(seenLeft, [1, 2], { minVisible: 0.6, minFrames: 1 })], []);
+});
+
+test('nearest-track reference: oracle-centred final embeddings, the best threshold/margin at precision ≥ 0.9', () => {
+  const t = (cameraId: string, person: number, v: number[], first: number, last: number) => ({
+    cameraId,
+    person,
+    embedding: Float32Array.from(v),
+    firstSeenAt: first * 1000,
+    lastSeenAt: last * 1000,
+  });
+  // Camera R's embeddings carry an offset [0, 0, 1] that the camera means remove.
+  const tracks = [t('L', 1, [1, 0, 0], 0, 10), t('L', 2, [0, 1, 0], 0, 10), t('R', 1, [1, 0, 1], 12, 20), t('R', 2, [0, 1, 1], 14, 20)];
+  const reference = nearestTrackReference(tracks, new Set([1, 2]));
+  assert.equal(reference.auc, 1);
+  assert.deepEqual(
+    { precision: reference.best!.precision, recall: reference.best!.recall },
+    { precision: 1, recall: 1 },
+  );
+  // A transit window that excludes both links leaves nothing to reach 0.9 with.
+  assert.equal(nearestTrackReference(tracks, new Set([1, 2]), { minS: 5, maxS: 10 }).best, undefined);
 });

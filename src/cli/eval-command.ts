@@ -185,6 +185,7 @@ interface CrossCameraEvalCommandOptions {
   saveTracks?: string;
   fromTracks?: string;
   transit?: { minS: number; maxS: number };
+  reference?: boolean;
 }
 
 /** `MIN:MAX` seconds for --transit. */
@@ -238,6 +239,7 @@ async function evaluateCrossCameraCommand(io: CommandIo, options: CrossCameraEva
       ...(options.modelsDir !== undefined ? { modelsDir: options.modelsDir } : {}),
       ...(options.saveTracks !== undefined ? { saveTracks: options.saveTracks } : {}),
       ...(options.transit !== undefined ? { transit: options.transit } : {}),
+      ...(options.reference ? { reference: true } : {}),
       ...(options.fromTracks !== undefined ? { fromTracks: options.fromTracks } : {}),
       logger,
       onProgress: (frame, lastFrame) => progress.update(frame, lastFrame),
@@ -261,6 +263,17 @@ function formatCrossCamera(report: CrossCameraReport, video: string, split: Spli
       `camera ${camera.id}`,
       `${camera.tracks} tracks, ${camera.tracksWithPerson} follow a person, ${camera.decided} decided`,
     ]),
+    ...(report.reference
+      ? [
+          [
+            'reference',
+            `oracle-centred final embeddings: AUC ${f(report.reference.auc)}; ` +
+              (report.reference.best
+                ? `best F1 at precision ≥ 0.9: ${f(report.reference.best.f1)} (P ${f(report.reference.best.precision)}, R ${f(report.reference.best.recall)}, threshold ${report.reference.best.threshold}, margin ${report.reference.best.margin})`
+                : 'no threshold reaches precision 0.9'),
+          ] as [string, string],
+        ]
+      : []),
     ['frames', `${report.frames.processed} of ${report.frames.decoded} at ${report.frames.fps.toFixed(2)} fps`],
     ['wall time', `${report.wallTimeS.toFixed(1)} s`],
   ];
@@ -338,6 +351,7 @@ export function registerEvalCommand(program: Command, io: EvalCommandIo = PROCES
     .option('--config <file>', 'crosscam config to start from (its cameras and gallery path are replaced)')
     .option('--set <key=value>', 'override one config key, value in YAML (repeatable), e.g. --set matching.classes.person.threshold=0.75', parseSetting, [])
     .option('--json', 'print the report as one JSON object')
+    .option('--reference', 'also report a reference of what the features give: each track linked to its nearest earlier track of the other camera, with oracle camera means and final embeddings, at the best threshold with precision ≥ 0.9')
     .option('--save-tracks <file>', 'write the tracks the vision stages produced (events and boxes) to this file')
     .option('--from-tracks <file>', 'skip the vision stages: re-run the identity stage on tracks saved by --save-tracks (their video, split and fps apply)')
     .option('--models-dir <dir>', 'models directory (default: config models.dir, $CROSSCAM_MODELS_DIR or /var/lib/crosscam/models)')

@@ -25,7 +25,7 @@ import { CameraTracks } from '../service/camera-tracks.js';
 import type { DaemonEvents, TrackEvent, TrackReadyEvent } from '../service/daemon-events.js';
 import { EventBus } from '../service/event-bus.js';
 import { createIdentityStage } from '../service/identity.js';
-import { assignTracks, identityScores, linkScores, rocAuc, type TrackObservation, type TrackTruth } from './cross-camera-metrics.js';
+import { assignTracks, identityScores, nearestTrackReference, linkScores, rocAuc, type NearestTrackReference, type TrackObservation, type TrackTruth } from './cross-camera-metrics.js';
 import { groupByFrame, type MotRecord } from './mot-ground-truth.js';
 import { cameraTruth, peopleSeen, splitCameras, type SplitOptions, type VirtualCamera } from './virtual-cameras.js';
 
@@ -47,6 +47,8 @@ export interface CrossCameraEvalOptions {
    * (topology link, both ways); undefined keeps the base config's topology (none by default).
    */
   transit?: { minS: number; maxS: number };
+  /** Also report the nearest-track reference (oracle camera means, final embeddings, best threshold). */
+  reference?: boolean;
   /** Write the vision stages' output here. */
   saveTracks?: string;
   /** Skip the vision stages: replay the tracks saved by an earlier run (its video, split and fps apply). */
@@ -73,6 +75,8 @@ export interface CrossCameraReport {
   merges: number;
   /** Pairs behind the AUC: same person / different people. */
   pairs: { positive: number; negative: number };
+  /** With `reference`: the nearest-track reference (see nearestTrackReference). */
+  reference?: NearestTrackReference;
   /** Every published match with the ground-truth person of each side (null: the track follows nobody). */
   matchList: { identity: string; sighting: string; matched: string; persons: [number | null, number | null]; similarity: number; margin: number; late: boolean; correct: boolean }[];
   cameras: { id: string; region: VirtualCamera['region']; filter: string; tracks: number; tracksWithPerson: number; decided: number }[];
@@ -259,7 +263,7 @@ export async function runCrossCameraEvaluation(options: CrossCameraEvalOptions):
       else recording = await runVision(options, loaded, cameras, source, bus, clock);
       if (options.saveTracks !== undefined) await saveRecording(options.saveTracks, recording);
       return {
-        ...score(recording, options.groundTruth, decisions, identity),
+        ...score(recording, options.groundTruth, decisions, identity, loaded.config, options.reference ? (options.transit ?? null) : undefined),
         merges,
         wallTimeS: (performance.now() - started) / 1000,
       };
@@ -278,6 +282,9 @@ function score(
   groundTruth: readonly MotRecord[],
   decisions: readonly MatchDecision[],
   identity: ReturnType<typeof createIdentityStage>,
+  config: CrosscamConfig,
+  /** Compute the nearest-track reference, with this transit window (null: none); undefined: none. */
+  referenceTransit?: { minS: number; maxS: number } | null,
 ): Omit<CrossCameraReport, 'merges' | 'wallTimeS'> {
   const { cameras } = recording;
   // Ground truth as each camera sees it, and the person each track follows.
@@ -297,10 +304,17 @@ function score(
   );
 
   // Every cross-camera pair of ended tracks that follow a person, scored as the matcher sees them now.
-  const ended = recording.events
+  const endedAll = recording.events
     .filter((e): e is { at: number; kind: 'track'; event: TrackEvent } => e.kind === 'track' && e.event.type === 'end' && e.event.embedding !== undefined)
-    .map(({ event }) => ({ cameraId: event.sighting.cameraId, embedding: event.embedding!, person: personOf(event.sighting.cameraId, event.sighting.trackId) }))
-    .filter((track) => track.person !== null && track.embedding.length > 0);
+    .map(({ event }) => ({
+      cameraId: event.sighting.cameraId,
+      embedding: event.embedding!,
+      person: personOf(event.sighting.cameraId, event.sighting.trackId),
+      firstSeenAt: event.sighting.firstSeenAt,
+      lastSeenAt: event.sighting.lastSeenAt,
+      quality: event.sighting.quality,
+    }));
+  const ended = endedAll.filter((track) => track.person !== null);
   const positives: number[] = [];
   const negatives: number[] = [];
   for (const a of ended.filter((t) => t.cameraId === cameras[0]!.id)) {
@@ -329,6 +343,9 @@ function score(
     matches: links.matches,
     correctMatches: links.correct,
     pairs: { positive: positives.length, negative: negatives.length },
+    ...(referenceTransit !== undefined
+      ? { reference: nearestTrackReference(endedAll.filter((t) => t.quality >= config.matching.min_track_quality), seenOnBoth, referenceTransit ?? undefined) }
+      : {}),
     matchList: published.map((d) => {
       const persons: [number | null, number | null] = [personOf(d.sighting.cameraId, d.sighting.trackId), personOf(d.matched!.cameraId, d.matched!.trackId)];
       return {

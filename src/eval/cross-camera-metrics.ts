@@ -162,3 +162,74 @@ export function identityScores(sightings: readonly { identity: string; person: n
     gtIdentities: byPerson.size,
   };
 }
+
+/** An ended track as the reference sees it: its final raw embedding, time span and ground-truth person. */
+export interface ReferenceTrack {
+  cameraId: string;
+  person: number | null;
+  embedding: Float32Array;
+  firstSeenAt: number;
+  lastSeenAt: number;
+}
+
+export interface NearestTrackReference {
+  /** The best F1 with precision ≥ 0.9 over the grid, with its threshold, margin and scores (undefined: none reaches 0.9). */
+  best?: { threshold: number; margin: number; precision: number; recall: number; f1: number };
+  /** Cross-camera AUC of the centred final embeddings. */
+  auc: number;
+}
+
+/**
+ * A reference for what the features give, independent of the identity logic: every track is linked to the most
+ * similar track of the other camera that ended before it (within the transit window when one
+ * is given), when that similarity clears a threshold and leads the second best by a margin,
+ * with camera means taken over the whole run (an oracle) and final embeddings. Scanned over a
+ * grid of thresholds and margins, reported at the best F1 with precision ≥ 0.9.
+ */
+export function nearestTrackReference(tracks: readonly ReferenceTrack[], seenOnBoth: ReadonlySet<number>, transit?: { minS: number; maxS: number }): NearestTrackReference {
+  const cameras = [...new Set(tracks.map((t) => t.cameraId))];
+  const means = new Map(
+    cameras.map((camera) => {
+      const own = tracks.filter((t) => t.cameraId === camera);
+      const mean = new Float32Array(own[0]!.embedding.length);
+      for (const t of own) for (let i = 0; i < mean.length; i++) mean[i]! += t.embedding[i]! / own.length;
+      return [camera, mean];
+    }),
+  );
+  const features = tracks.map((t) => {
+    const mean = means.get(t.cameraId)!;
+    const f = t.embedding.map((v, i) => v - mean[i]!);
+    const norm = Math.hypot(...f);
+    return f.map((v) => v / norm);
+  });
+  const similarity = (i: number, j: number) => features[i]!.reduce((sum, v, k) => sum + v * features[j]![k]!, 0);
+  const candidates = tracks.map((t, i) =>
+    tracks
+      .map((u, j) => ({ u, j }))
+      .filter(({ u }) => u.cameraId !== t.cameraId && u.lastSeenAt <= t.lastSeenAt && u.firstSeenAt < t.firstSeenAt)
+      .filter(({ u }) => !transit || (t.firstSeenAt - u.lastSeenAt >= transit.minS * 1000 && t.firstSeenAt - u.lastSeenAt <= transit.maxS * 1000))
+      .map(({ j }) => ({ j, s: similarity(i, j) }))
+      .sort((a, b) => b.s - a.s),
+  );
+  let best: NearestTrackReference['best'];
+  for (let threshold = 0.1; threshold < 0.951; threshold += 0.05) {
+    for (const margin of [0, 0.05, 0.1, 0.15, 0.2]) {
+      const links = candidates.flatMap((list, i) => {
+        const [first, second] = list;
+        if (!first || first.s < threshold || first.s - Math.max(second?.s ?? threshold, threshold) < margin) return [];
+        return [{ sighting: tracks[i]!.person, matched: tracks[first.j]!.person }];
+      });
+      const scores = linkScores(links, seenOnBoth);
+      if (scores.precision >= 0.9 && scores.matches > 0 && (!best || scores.f1 > best.f1)) best = { threshold: Number(threshold.toFixed(2)), margin, precision: scores.precision, recall: scores.recall, f1: scores.f1 };
+    }
+  }
+  const positives: number[] = [];
+  const negatives: number[] = [];
+  tracks.forEach((a, i) =>
+    tracks.forEach((b, j) => {
+      if (a.cameraId !== cameras[0] || b.cameraId !== cameras[1] || a.person === null || b.person === null) return;
+      (a.person === b.person ? positives : negatives).push(similarity(i, j));
+    }),
+  );
+  return { ...(best ? { best } : {}), auc: rocAuc(positives, negatives) };
+}
