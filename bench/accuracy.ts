@@ -45,7 +45,7 @@ const ROWS: { name: string; set: string[] }[] = [
     ],
   },
   {
-    name: '+ camera centring and pair calibration (threshold 0.5)',
+    name: '+ camera centring and pair calibration (threshold 0.4)',
     set: ['matching.merge_threshold=0.85', 'matching.runner_up.skip_likely_same=false', 'matching.online_merge=false', 'matching.decide_early=true'],
   },
   {

@@ -160,7 +160,7 @@ test('the demo config is valid and reads the shared video as two half-frame came
   assert.equal(config.gallery.path, './data/gallery');
   // The halves meet at a seam, so a person can appear on the other half before leaving this one.
   assert.deepEqual(config.topology, [{ from: 'left', to: 'right', min_s: -5, max_s: 10, bidirectional: true }]);
-  assert.deepEqual(config.matching.classes.person, { threshold: 0.5, min_margin: 0.05 });
+  assert.deepEqual(config.matching.classes.person, { threshold: 0.4, min_margin: 0.05 });
 
   const overridden = parseConfig(DEMO, { env: { CROSSCAM_MODELS_DIR: '/m', CROSSCAM_DEMO_VIDEO: '/v.avi' }, hostname: 'h' });
   assert.ok(overridden.ok);

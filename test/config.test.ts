@@ -111,7 +111,7 @@ test('defaults fill every section of a minimal config', () => {
   });
   assert.equal(config.matching.window_s, 600);
   assert.deepEqual(config.matching.same_camera, { enabled: true, min_gap_s: 0 });
-  assert.deepEqual(config.matching.classes.person, { threshold: 0.5, min_margin: 0.05 });
+  assert.deepEqual(config.matching.classes.person, { threshold: 0.4, min_margin: 0.05 });
   assert.deepEqual(config.matching.classes.truck, { threshold: 0.7, min_margin: 0.05 });
   assert.deepEqual(Object.keys(config.matching.classes), ['person', 'car', 'bus', 'truck', 'motorcycle', 'bicycle']);
   assert.equal(config.matching.momentum, 0.9);

@@ -39,7 +39,7 @@ const DEFAULT_DETECT_CLASSES: readonly ObjectClass[] = ['person', 'car', 'bus', 
 const DEFAULT_CLASS_THRESHOLD: Record<ObjectClass, number> = {
   // Camera-centred cosine similarity, measured with the reference OSNet x0.25 on PETS09
   // (docs/accuracy.md); vehicles have no data here.
-  person: 0.5,
+  person: 0.4,
   car: 0.7,
   bus: 0.7,
   truck: 0.7,

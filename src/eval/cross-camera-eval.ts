@@ -199,7 +199,9 @@ async function runVision(
         for (const [i, run] of runs.entries()) {
           const frame = next[i]!.value as Frame;
           clock.now = CLOCK_BASE_MS + frame.pts * 1000;
-          const result = await run.tracks.process({ ...frame, receivedAt: clock.now });
+          // As the daemon sees a camera at detect.fps: consecutive indices (the tracker's motion
+          // model steps by index), media time of the source.
+          const result = await run.tracks.process({ ...frame, index: recording.processedFrames.length - 1, receivedAt: clock.now });
           const observed = recording.observations[i]!;
           for (const track of [...result.started, ...result.updated]) {
             (observed[trackKey(run.camera.id, track.trackId)] ??= []).push({ frame: index + 1, box: track.box });
