@@ -102,7 +102,10 @@ test('defaults fill every section of a minimal config', () => {
     stats_interval_s: 60,
     outbox: { max_messages: 100000 },
     embedded_broker: { enabled: false, host: '127.0.0.1', port: 1883 },
+    home_assistant: { enabled: false, discovery_prefix: 'homeassistant' },
   });
+  assert.deepEqual(config.snapshots, { enabled: true, path: '/var/lib/crosscam/snapshots', quality: 80, frame_width: 960, mqtt: false });
+  assert.deepEqual(config.http, { enabled: true, host: '127.0.0.1', port: 8080 });
   assert.deepEqual(config.gallery, {
     path: '/var/lib/crosscam/gallery',
     map_size_mb: 2048,

@@ -48,6 +48,7 @@ test('sighting: box as [x1,y1,x2,y2] frame pixels, pts of the last detection, id
     quality: 0.712,
     identity: 'id-000042',
     zones: ['entrance'],
+    snapshot: null,
   });
 });
 
@@ -65,6 +66,7 @@ test('match: both sides with camera, track, first/last seen, pts and box; simila
       pts: 52.4,
       box: [20, 40, 75.6, 210],
       quality: 0.8,
+      snapshot: null,
     },
     matched: {
       camera: 'gate-left',
@@ -74,6 +76,7 @@ test('match: both sides with camera, track, first/last seen, pts and box; simila
       pts: 40.8,
       box: [101.2, 50.1, 160.5, 231],
       quality: 0.712,
+      snapshot: null,
     },
     similarity: 0.8123,
     margin: 0.1235,
@@ -87,6 +90,19 @@ test('match: both sides with camera, track, first/last seen, pts and box; simila
   const low = buildMatchMessage({ ...matchDecision, highConfidence: false, confidence: undefined });
   assert.equal(low.low_confidence, true);
   assert.equal(low.confidence, null);
+});
+
+test('snapshot references: each side names its own track, a sighting only once it has a best crop', () => {
+  const links = (track: { cameraId: string; trackId: number; firstSeenAt: number }) => {
+    const id = `${track.cameraId}-${track.trackId}-${track.firstSeenAt}`;
+    return { id, crop_url: `http://127.0.0.1:8080/snapshots/${id}/crop.jpg`, frame_url: `http://127.0.0.1:8080/snapshots/${id}/frame.jpg` };
+  };
+  const match = buildMatchMessage(matchDecision, links);
+  assert.equal(match.sighting.snapshot?.id, `gate-right-7-${Date.parse('2024-05-01T12:00:10.000Z')}`);
+  assert.equal(match.matched?.snapshot?.crop_url, `http://127.0.0.1:8080/snapshots/gate-left-12-${Date.parse('2024-05-01T11:59:57.000Z')}/crop.jpg`);
+  assert.equal(buildSightingMessage(sightingEvent, links).snapshot, null, 'no best crop yet: nothing to show');
+  const withCrop = { ...sightingEvent, track: { ...sightingEvent.track, bestCrop: { quality: 0.7, pts: 41, frameIndex: 205, box: sightingEvent.track.box } } };
+  assert.equal(buildSightingMessage(withCrop, links).snapshot?.frame_url, `http://127.0.0.1:8080/snapshots/gate-left-12-${Date.parse('2024-05-01T11:59:57.000Z')}/frame.jpg`);
 });
 
 test('identities/merged: kept, merged ids, evidence and reason; the event id is stable for redelivery', () => {

@@ -35,7 +35,14 @@ test('operator commands: enrol from an image, lookup, identities, forget, and cl
       return [normalised(Float32Array.of(1, 0, 0))];
     },
   };
-  const commands = operatorCommands({ gallery, matcher, embedders: { person: embedder } });
+  const removedSnapshots: { cameraId: string; trackId: number }[] = [];
+  const snapshots = {
+    remove: async (tracks: readonly { cameraId: string; trackId: number }[]) => {
+      removedSnapshots.push(...tracks.map(({ cameraId, trackId }) => ({ cameraId, trackId })));
+      return tracks.length * 2;
+    },
+  };
+  const commands = operatorCommands({ gallery, matcher, embedders: { person: embedder }, snapshots });
   const png = await sharp({ create: { width: 32, height: 64, channels: 4, background: { r: 200, g: 10, b: 10, alpha: 1 } } }).png().toBuffer();
 
   const enrolled = (await commands.enrol.handle(commands.enrol.input.parse({ image: png.toString('base64'), label: 'red coat' }))) as Record<string, unknown>;
@@ -59,7 +66,18 @@ test('operator commands: enrol from an image, lookup, identities, forget, and cl
   const list = (await commands.identities.handle(commands.identities.input.parse({}))) as { total: number };
   assert.equal(list.total, 1);
 
-  assert.deepEqual(await commands.forget.handle(commands.forget.input.parse({ identity: 'person-000001' })), { identity: 'person-000001', sightings_removed: 1 });
+  // Search by image: the picture's embedding ranks the gallery's identities (nothing is stored).
+  const search = (await commands.search.handle(commands.search.input.parse({ image: png.toString('base64') }))) as { hits: { identity: string; similarity: number }[] };
+  assert.deepEqual(search.hits.map((hit) => hit.identity), ['person-000001']);
+  assert.ok(search.hits[0]!.similarity > 0.99, `the enrolled picture itself scores ${search.hits[0]!.similarity}`);
+  assert.equal(((await commands.identities.handle(commands.identities.input.parse({}))) as { total: number }).total, 1, 'search adds no identity');
+
+  assert.deepEqual(await commands.forget.handle(commands.forget.input.parse({ identity: 'person-000001' })), {
+    identity: 'person-000001',
+    sightings_removed: 1,
+    snapshots_removed: 2,
+  });
+  assert.deepEqual(removedSnapshots, [{ cameraId: 'gate', trackId: 4 }], "the forgotten sighting's snapshots are deleted");
   await assert.rejects(commands.lookup.handle(commands.lookup.input.parse({ identity: 'person-000001' })), (error: CommandError) => error.code === 'not_found');
   await assert.rejects(
     commands.enrol.handle(commands.enrol.input.parse({ image: Buffer.from('definitely not an image').toString('base64'), label: 'x' })),

@@ -29,6 +29,8 @@ test('SIGHUP adds, changes and removes cameras without restarting the others; a 
     cameras,
     mqtt: { url: `mqtt://127.0.0.1:${port}`, protocol_version: 4, embedded_broker: { enabled: true, host: '127.0.0.1', port } },
     gallery: { path: path.join(dir, 'gallery') },
+    snapshots: { path: path.join(dir, 'snapshots') },
+    http: { port: 0 },
   });
   const configFile = path.join(dir, 'crosscam.yaml');
   await writeFile(configFile, stringify(config([camera('left', 'crop=iw/2:ih:0:0')])));

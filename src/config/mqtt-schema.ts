@@ -37,6 +37,13 @@ export const mqttSchema = z
         port: port.default(1883),
       })
       .prefault({}),
+    // Home Assistant MQTT discovery (opt-in): a device per camera and one for the node.
+    home_assistant: z
+      .strictObject({
+        enabled: z.boolean().default(false),
+        discovery_prefix: mqttTopic.default('homeassistant'),
+      })
+      .prefault({}),
   })
   .superRefine((mqtt, ctx) => {
     if (mqtt.tls !== undefined && !/^(mqtts|wss):/i.test(mqtt.url)) {

@@ -13,6 +13,7 @@ import {
   uniqueBy,
   urlWithScheme,
 } from './fields.js';
+import { httpSchema, snapshotsSchema } from './http-schema.js';
 import { mqttSchema } from './mqtt-schema.js';
 import { modelReferenceIssues, type KnownModels } from './references.js';
 import { DEFAULT_BYTE_TRACKER_OPTIONS as TRACKER_DEFAULTS } from '../track/tracker.js';
@@ -344,6 +345,8 @@ export function createConfigSchema(context: SchemaContext) {
       cameras: z.array(cameraSchema).min(1, 'list at least one camera'),
       mqtt: mqttSchema.prefault({}),
       gallery: gallerySchema.prefault({}),
+      snapshots: snapshotsSchema.prefault({}),
+      http: httpSchema.prefault({}),
       matching: matchingSchema.prefault({}),
       topology: z.array(topologyLinkSchema).default([]),
       schedules: schedulesSchema.prefault({}),

@@ -9,7 +9,7 @@ import type { Logger } from '../core/logger.js';
 import { OBJECT_CLASSES, type Detection, type Frame, type ObjectClass } from '../core/types.js';
 import type { DetectorModelEntry } from '../models/catalog-schema.js';
 import { loadCatalogModel } from '../runtime/catalog-model.js';
-import { createInferenceSession, type ExecutionProviderName, type ExecutionProviderRequest } from '../runtime/inference-session.js';
+import { createInferenceSession, type ExecutionProviderName, type ExecutionProviderRequest, type InferenceObserver } from '../runtime/inference-session.js';
 import { buildClassLookup, CandidateList, decodeYolov8, decodeYolox, yoloxGrid, type DecodeOptions } from './decode.js';
 import { mapBoxToFrame } from './input-placement.js';
 import { suppressOverlaps } from './nms.js';
@@ -43,6 +43,8 @@ export interface DetectorOptions extends DetectorTuning {
   classes: readonly ObjectClass[];
   /** Execution provider the session runs on, reported in status (default cpu). */
   provider?: ExecutionProviderName;
+  /** Told each network run's duration. */
+  onInference?: InferenceObserver;
 }
 
 /** Milliseconds spent in each step of the last detect() call. */
@@ -80,7 +82,7 @@ export class Detector {
   /** detect() calls run one at a time: they share the input and output buffers. */
   private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(options: DetectorOptions) {
+  constructor(private readonly options: DetectorOptions) {
     this.entry = options.entry;
     this.session = options.session;
     this.provider = options.provider ?? 'cpu';
@@ -140,6 +142,7 @@ export class Detector {
     this.lastTimings.preprocessMs = preprocessed - started;
     this.lastTimings.inferenceMs = inferred - preprocessed;
     this.lastTimings.decodeMs = finished - inferred;
+    this.options.onInference?.((inferred - preprocessed) / 1000);
     return detections;
   }
 }
@@ -151,6 +154,8 @@ export interface OpenDetectorOptions extends DetectorTuning {
   classes: readonly ObjectClass[];
   intraOpThreads?: number;
   logger: Logger;
+  /** Told each network run's duration with the model's id and provider. */
+  onInference?: (model: string, provider: ExecutionProviderName, seconds: number) => void;
 }
 
 /**
@@ -170,6 +175,7 @@ export async function openDetector(options: OpenDetectorOptions): Promise<Detect
       (await createInferenceSession({ model, label: `${options.entry.id} ${label}`, providers: preprocessProviders, logger: options.logger, ...threads })).session,
     classes: options.classes,
     provider: loaded.provider,
+    ...(options.onInference ? { onInference: (seconds: number) => options.onInference!(options.entry.id, loaded.provider, seconds) } : {}),
     minScore: options.minScore,
     nmsIou: options.nmsIou,
     minBoxHeight: options.minBoxHeight,

@@ -10,6 +10,7 @@ import { ExitCode } from '../core/exit-codes.js';
 import { clipBox, type Box } from '../core/geometry.js';
 import type { Frame } from '../core/types.js';
 import type { ReidModelEntry, TensorSpec } from '../models/catalog-schema.js';
+import type { InferenceObserver } from '../runtime/inference-session.js';
 import { CropPreprocessor } from './crop-preprocess.js';
 import { normalised } from '../core/vectors.js';
 
@@ -19,6 +20,8 @@ export interface EmbedderOptions {
   session: ort.InferenceSession;
   /** Most crops per model run (default 16). */
   batchSize?: number;
+  /** Told each network run's duration. */
+  onInference?: InferenceObserver;
 }
 
 export interface EmbedOptions {
@@ -72,6 +75,7 @@ export class Embedder {
     private readonly session: ort.InferenceSession,
     private readonly crops: CropPreprocessor,
     batchSize: number,
+    private readonly onInference: InferenceObserver | undefined,
   ) {
     this.dimension = entry.reid.embeddingDim;
     this.batchSize = batchSize;
@@ -101,7 +105,7 @@ export class Embedder {
       },
       batchSize,
     );
-    return new Embedder(entry, options.session, crops, batchSize);
+    return new Embedder(entry, options.session, crops, batchSize, options.onInference);
   }
 
   /**
@@ -127,7 +131,9 @@ export class Embedder {
       if (this.cameraFeed) feeds[this.entry.reid.cameraInput!.name] = this.cameraFeed.tensor(options.cameraIndex!, count);
       const outputName = this.entry.outputs[0]!.name;
       const output = new Tensor('float32', this.embeddings.subarray(0, count * dim), [count, dim]);
+      const started = performance.now();
       await this.session.run(feeds, { [outputName]: output });
+      this.onInference?.((performance.now() - started) / 1000);
       for (let i = 0; i < count; i++) results.push(normalised(this.embeddings.subarray(i * dim, (i + 1) * dim)));
     }
     return results;

@@ -93,6 +93,8 @@ export interface GalleryTransaction {
 export interface RetentionResult {
   sightings: number;
   identities: number;
+  /** The tracks of the deleted sightings (their snapshots go with them). */
+  removedTracks: TrackKey[];
 }
 
 export interface GalleryStats {
@@ -338,7 +340,8 @@ export class Gallery {
     this.refresh();
     const batch = this.options.retentionBatch ?? 500;
     const { sightingsDays, identitiesDays } = this.options.retention;
-    const result: RetentionResult = { sightings: 0, identities: 0 };
+    const result: RetentionResult = { sightings: 0, identities: 0, removedTracks: [] };
+    const keyOf = ({ cameraId, trackId, firstSeenAt }: TrackKey): TrackKey => ({ cameraId, trackId, firstSeenAt });
 
     const sightingsBefore = now - sightingsDays * DAY_MS;
     for (;;) {
@@ -346,6 +349,7 @@ export class Gallery {
       if (expired.length === 0) break;
       this.write((tx) => expired.forEach((sighting) => tx.deleteSighting(sighting)));
       result.sightings += expired.length;
+      result.removedTracks.push(...expired.map(keyOf));
     }
     for (;;) {
       const keys = [...this.mergesDb.getKeys({ end: [sightingsBefore], limit: batch })];
@@ -364,6 +368,7 @@ export class Gallery {
           const sightings = this.sightingsOf(id);
           sightings.forEach((sighting) => tx.deleteSighting(sighting));
           result.sightings += sightings.length;
+          result.removedTracks.push(...sightings.map(keyOf));
           tx.deleteIdentity(id);
         }
       });

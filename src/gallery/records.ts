@@ -147,6 +147,9 @@ export function sightingKey(sighting: SightingRef): SightingKey {
   return [sighting.lastSeenAt, sighting.cameraId, sighting.trackId];
 }
 
+/** A track key as one string, `<camera>-<track>-<first seen ms>` (file names, URLs). */
+export const trackKeyId = (track: TrackKey): string => `${track.cameraId}-${track.trackId}-${track.firstSeenAt}`;
+
 export function trackKeyOf(sighting: TrackKey): [string, number, number] {
   return [sighting.cameraId, sighting.trackId, sighting.firstSeenAt];
 }

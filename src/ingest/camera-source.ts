@@ -138,6 +138,11 @@ export class CameraSource extends EventEmitter<CameraSourceEvents> {
     };
   }
 
+  /** Frames waiting to be taken (0 or 1: the newest wins). */
+  pendingFrames(): number {
+    return this.slots?.hasPending ? 1 : 0;
+  }
+
   start(): void {
     if (this.started || this.stopped) throw new Error(`camera ${this.options.cameraId} was already started`);
     this.started = true;

@@ -198,6 +198,15 @@ export class Matcher {
     return this.gallery.identity(id)!;
   }
 
+  /**
+   * Identities closest to an embedding that came from no camera (an uploaded picture): it is
+   * projected with the site's mean, as enrolments are; best first, matching-space similarity.
+   */
+  search(objectClass: ObjectClass, embedding: Float32Array, k: number): { identityId: string; similarity: number }[] {
+    const feature = this.space.project('', embedding);
+    return this.gallery.search(objectClass, feature, k).map((hit) => ({ identityId: hit.id, similarity: hit.similarity }));
+  }
+
   /** c_i of an identity: its highest prototype similarity to another identity of its class. */
   difficulty(identityId: string): number {
     return this.gallery.difficulty(identityId);

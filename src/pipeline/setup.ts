@@ -139,6 +139,8 @@ export interface OpenVisionModelsOptions extends LoadedConfig {
   logger: Logger;
   /** Overrides config models.dir (CLI flag). */
   modelsDir?: string;
+  /** Told each network run's duration with the model's id and provider (metrics). */
+  onInference?: (model: string, provider: ExecutionProviderName, seconds: number) => void;
 }
 
 /** Loads the detector and the re-ID models the config names, each on its best available provider. */
@@ -160,6 +162,7 @@ export async function openVisionModels(options: OpenVisionModelsOptions): Promis
     minScore: Math.min(...config.cameras.map((camera) => camera.detect.min_score)),
     nmsIou: config.detect.nms_iou,
     minBoxHeight: 0,
+    ...(options.onInference ? { onInference: options.onInference } : {}),
   });
   const used: Record<string, ExecutionProviderName> = { [detectorEntry.id]: detector.provider };
   const embedders: Partial<Record<ObjectClass, Embedder>> = {};
@@ -169,7 +172,13 @@ export async function openVisionModels(options: OpenVisionModelsOptions): Promis
       if (id === undefined) continue;
       const entry: ReidModelEntry = catalogEntry(catalog, id, 'reid');
       const loaded = await loadCatalogModel({ entry, modelsDir, providers, logger, ...threads });
-      const embedder = await Embedder.create({ entry, session: loaded.session, batchSize: config.embed.batch_size });
+      const { onInference } = options;
+      const embedder = await Embedder.create({
+        entry,
+        session: loaded.session,
+        batchSize: config.embed.batch_size,
+        ...(onInference ? { onInference: (seconds: number) => onInference(entry.id, loaded.provider, seconds) } : {}),
+      });
       opened.push(embedder);
       used[entry.id] = loaded.provider;
       // The entry says which classes it serves; the person model keeps people if both claim them.

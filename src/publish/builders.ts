@@ -2,7 +2,7 @@ import { boxArray, isoTime, round } from '../core/json-values.js';
 import type { CameraStatus } from '../ingest/camera-status.js';
 import type { MatchDecision, SightingRef } from '../match/decision.js';
 import type { TrackSighting } from '../pipeline/camera-pipeline.js';
-import type { IdentityMerge } from '../gallery/records.js';
+import type { IdentityMerge, TrackKey } from '../gallery/records.js';
 import type { CameraStatsEntry, CameraStatusMessage, IdentitiesMergedMessage, MatchMessage, MatchSide, SightingMessage, StatsMessage } from './messages.js';
 
 /*
@@ -13,6 +13,10 @@ import type { CameraStatsEntry, CameraStatusMessage, IdentitiesMergedMessage, Ma
 
 export type SightingEventType = SightingMessage['type'];
 
+/** Where a track's snapshots are served; null when they are not (snapshots or HTTP off). */
+export type SnapshotLinker = (track: TrackKey) => SightingMessage['snapshot'];
+const NO_SNAPSHOTS: SnapshotLinker = () => null;
+
 export interface SightingEvent {
   eventId: string;
   type: SightingEventType;
@@ -20,7 +24,7 @@ export interface SightingEvent {
   at: number;
   track: Pick<
     TrackSighting,
-    'cameraId' | 'trackId' | 'objectClass' | 'box' | 'score' | 'lastPts' | 'firstSeenAt' | 'lastSeenAt' | 'quality'
+    'cameraId' | 'trackId' | 'objectClass' | 'box' | 'score' | 'lastPts' | 'firstSeenAt' | 'lastSeenAt' | 'quality' | 'bestCrop'
   >;
   identityId: string | null;
   zones: readonly string[];
@@ -60,7 +64,7 @@ export function buildCameraStatusMessage(status: CameraStatus): CameraStatusMess
   };
 }
 
-export function buildSightingMessage(event: SightingEvent): SightingMessage {
+export function buildSightingMessage(event: SightingEvent, snapshots: SnapshotLinker = NO_SNAPSHOTS): SightingMessage {
   const { track } = event;
   return {
     event_id: event.eventId,
@@ -77,10 +81,11 @@ export function buildSightingMessage(event: SightingEvent): SightingMessage {
     quality: round(track.quality, 3),
     identity: event.identityId,
     zones: [...event.zones],
+    snapshot: track.bestCrop ? snapshots(track) : null,
   };
 }
 
-function matchSide(ref: SightingRef): MatchSide {
+function matchSide(ref: SightingRef, snapshots: SnapshotLinker): MatchSide {
   return {
     camera: ref.cameraId,
     track_id: ref.trackId,
@@ -89,6 +94,7 @@ function matchSide(ref: SightingRef): MatchSide {
     pts: round(ref.pts, 3),
     box: boxArray(ref.box),
     quality: round(ref.quality, 3),
+    snapshot: snapshots(ref),
   };
 }
 
@@ -99,14 +105,14 @@ export function isAttachedDecision(decision: MatchDecision): decision is Attache
   return decision.outcome !== 'new-identity' && decision.similarity !== undefined && decision.margin !== undefined;
 }
 
-export function buildMatchMessage(decision: AttachedDecision): MatchMessage {
+export function buildMatchMessage(decision: AttachedDecision, snapshots: SnapshotLinker = NO_SNAPSHOTS): MatchMessage {
   return {
     event_id: decision.eventId,
     identity: decision.identityId,
     class: decision.objectClass,
     time: isoTime(decision.decidedAt),
-    sighting: matchSide(decision.sighting),
-    matched: decision.matched ? matchSide(decision.matched) : null,
+    sighting: matchSide(decision.sighting, snapshots),
+    matched: decision.matched ? matchSide(decision.matched, snapshots) : null,
     watchlist_label: decision.watchlistLabel ?? null,
     similarity: round(decision.similarity, 4),
     margin: round(decision.margin, 4),

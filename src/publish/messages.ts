@@ -18,6 +18,15 @@ const frameBox = z
   .describe('[x1, y1, x2, y2] in frame pixels (top-left, bottom-right)');
 const mediaTime = z.number().min(0).describe('Media time (presentation timestamp) in seconds');
 const nonNegative = z.number().min(0);
+const httpUrl = z.string().regex(/^https?:\/\/\S+$/);
+const snapshotRef = z
+  .object({
+    id: z.string().min(1).describe('Snapshot id: <camera>-<track id>-<first seen, ms since epoch>'),
+    crop_url: httpUrl.describe("JPEG of the best crop (full resolution), on the daemon's HTTP server"),
+    frame_url: httpUrl.describe('JPEG of the frame of the best crop, every tracked box drawn'),
+  })
+  .nullable()
+  .describe('Snapshots of the track (docs/operations.md); null when snapshots or the HTTP server are off, or before the first crop');
 const count = z.int().min(0);
 
 export const availabilityMessage = z
@@ -56,6 +65,7 @@ export const sightingMessage = z
     quality: z.number().min(0).max(1).describe('Quality of the best crop kept so far (0 before any)'),
     identity: z.string().nullable().describe('Gallery identity id once the matcher assigned one'),
     zones: z.array(z.string()).describe('Names of the configured zones the object is in'),
+    snapshot: snapshotRef,
   })
   .meta({ title: 'sightings', description: 'Per-camera track event.' });
 
@@ -67,6 +77,7 @@ const matchSide = z.object({
   pts: mediaTime.describe('Media time (s) of the best crop'),
   box: frameBox.describe('Box of the best crop, [x1, y1, x2, y2] in frame pixels'),
   quality: z.number().min(0).max(1).describe('Quality of the best crop'),
+  snapshot: snapshotRef,
 });
 
 export const matchMessage = z

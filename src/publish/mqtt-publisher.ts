@@ -150,6 +150,11 @@ export class MqttPublisher {
     }
   }
 
+  /** Binary JPEG, retained, QoS 0, not stored: the latest per camera (Frigate's convention). */
+  publishCameraSnapshot(cameraId: string, jpeg: Buffer): void {
+    this.session?.client.publish(this.topics.cameraSnapshot(cameraId), jpeg, { qos: 0, retain: true }, () => undefined);
+  }
+
   /** QoS 0, not retained, not stored: dropped while disconnected. */
   publishStats(message: StatsMessage): void {
     this.session?.client.publish(this.topics.stats, JSON.stringify(message), { qos: 0, retain: false }, () => undefined);

@@ -53,6 +53,19 @@ async function respond(command: string, payload: Buffer, options: AnswerRequestO
   } catch (error) {
     return { response: failure('bad_request', `payload is not JSON: ${(error as Error).message}`) };
   }
+  return runCommand(command, body, options);
+}
+
+/**
+ * Runs one command on a parsed request body (MQTT `request/<command>`, HTTP
+ * `POST /api/request/<command>`): the envelope, the command's input schema, then its handler.
+ * Never throws.
+ */
+export async function runCommand(
+  command: string,
+  body: unknown,
+  options: Pick<AnswerRequestOptions, 'commands' | 'logger'>,
+): Promise<{ response: ResponseMessage; requestId?: string }> {
   const envelope = requestEnvelope.safeParse(body);
   if (!envelope.success) return { response: failure('bad_request', z.prettifyError(envelope.error)) };
   const { request_id: requestId, ...input } = envelope.data;
@@ -69,7 +82,7 @@ async function respond(command: string, payload: Buffer, options: AnswerRequestO
     return { requestId, response: { ok: true, result: JSON.parse(JSON.stringify(result ?? null)) } };
   } catch (error) {
     if (error instanceof CommandError) return { requestId, response: failure(error.code, error.message) };
-    options.logger.error({ err: error, command }, 'MQTT request handler failed');
+    options.logger.error({ err: error, command }, 'request handler failed');
     return { requestId, response: failure('internal_error', `command failed: ${(error as Error).message ?? String(error)}`) };
   }
 }

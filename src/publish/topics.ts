@@ -7,6 +7,8 @@ export interface Topics {
   identitiesMerged: string;
   stats: string;
   cameraStatus(cameraId: string): string;
+  /** Binary JPEG of the camera's latest ended track (retained). */
+  cameraSnapshot(cameraId: string): string;
   /** Subscription filter for all commands: `<base>/request/+`. */
   requests: string;
   /** The command named by a request topic, or null when the topic is not a request. */
@@ -25,6 +27,7 @@ export function topicsFor(baseTopic: string, nodeId: string): Topics {
     identitiesMerged: `${root}/identities/merged`,
     stats: `${root}/stats`,
     cameraStatus: (cameraId) => `${root}/cameras/${cameraId}/status`,
+    cameraSnapshot: (cameraId) => `${root}/cameras/${cameraId}/snapshot`,
     requests: `${requestPrefix}+`,
     commandOf: (topic) => {
       if (!topic.startsWith(requestPrefix)) return null;

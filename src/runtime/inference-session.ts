@@ -17,6 +17,9 @@ export type ExecutionProviderRequest =
 
 export type ExecutionProviderName = ExecutionProviderRequest['name'];
 
+/** Told the duration of every network run (metrics); must be cheap, it is on the frame path. */
+export type InferenceObserver = (seconds: number) => void;
+
 export interface CreateInferenceSessionOptions {
   /** A model file path, or the model bytes (e.g. a graph from buildOnnxModel). */
   model: string | Uint8Array;

@@ -5,7 +5,7 @@
  * the offline cross-camera evaluation, so both feed the identity stage the same events.
  */
 import { footPointIn, type Box, type Polygon } from '../core/geometry.js';
-import type { Frame } from '../core/types.js';
+import type { Frame, ObjectClass } from '../core/types.js';
 import type { CameraFrameResult, CameraPipeline, EndedTrack, TrackSighting } from '../pipeline/camera-pipeline.js';
 import type { DaemonEvents } from './daemon-events.js';
 import type { EventBus } from './event-bus.js';
@@ -30,6 +30,8 @@ export interface CameraTracksOptions {
 export class CameraTracks {
   private readonly lastUpdate = new Map<number, number>();
   private readonly ready = new Set<number>();
+  /** Confirmed tracks not yet ended. */
+  private readonly liveClasses = new Map<number, ObjectClass>();
   private frameSize = { width: 1, height: 1 };
 
   constructor(private readonly options: CameraTracksOptions) {}
@@ -41,6 +43,7 @@ export class CameraTracks {
     const at = this.options.now();
     for (const sighting of result.started) {
       this.lastUpdate.set(sighting.trackId, sighting.lastPts);
+      this.liveClasses.set(sighting.trackId, sighting.objectClass);
       this.emitTrack('new', sighting, at);
     }
     for (const sighting of result.updated) {
@@ -61,6 +64,13 @@ export class CameraTracks {
     this.endTracks(this.options.pipeline.finish());
   }
 
+  /** Confirmed live tracks, counted by class. */
+  liveByClass(): Partial<Record<ObjectClass, number>> {
+    const counts: Partial<Record<ObjectClass, number>> = {};
+    for (const objectClass of this.liveClasses.values()) counts[objectClass] = (counts[objectClass] ?? 0) + 1;
+    return counts;
+  }
+
   private announceIfReady(sighting: TrackSighting): void {
     const needed = this.options.readyAfterCrops;
     if (needed === undefined || this.ready.has(sighting.trackId)) return;
@@ -74,6 +84,7 @@ export class CameraTracks {
     for (const track of tracks) {
       this.lastUpdate.delete(track.trackId);
       this.ready.delete(track.trackId);
+      this.liveClasses.delete(track.trackId);
       this.emitTrack('end', track, this.options.now(), track.embedding);
     }
   }

@@ -4,9 +4,12 @@
  * Errors in a frame are logged and counted; the camera keeps going.
  */
 import type { Logger } from '../core/logger.js';
+import type { ObjectClass } from '../core/types.js';
+import type { CameraStatus } from '../ingest/camera-status.js';
 import type { CameraSource, LiveFrame } from '../ingest/camera-source.js';
 import type { CameraPipeline } from '../pipeline/camera-pipeline.js';
 import type { CameraStatsSnapshot } from '../publish/builders.js';
+import type { SnapshotStore } from '../snapshots/snapshot-store.js';
 import { CameraTracks, type Zone } from './camera-tracks.js';
 import type { DaemonEvents } from './daemon-events.js';
 import type { EventBus } from './event-bus.js';
@@ -21,7 +24,24 @@ export interface CameraWorkerOptions {
   updateIntervalS: number;
   /** Crops after which a live track is announced ready for an early decision; undefined: only at its end. */
   readyAfterCrops?: number;
+  /** Keeps the pixels of each track's best crop for its snapshots. */
+  snapshots?: Pick<SnapshotStore, 'observe'>;
   now?: () => number;
+}
+
+/** A camera's running totals, read by the metrics endpoint. */
+export interface CameraCounters {
+  cameraId: string;
+  status: CameraStatus;
+  processedFrames: number;
+  /** Wall-clock time (ms) of the last processed frame, null before the first. */
+  lastProcessedAt: number | null;
+  /** Detections kept by this camera's filters, by class, since it started. */
+  detections: Partial<Record<ObjectClass, number>>;
+  /** Frames waiting for the pipeline (0 or 1: newest frame wins). */
+  queuedFrames: number;
+  /** Tracks being followed now, by class. */
+  liveTracks: Partial<Record<ObjectClass, number>>;
 }
 
 /** Running sums since the last stats snapshot. */
@@ -38,6 +58,8 @@ export class CameraWorker {
   private readonly tracks: CameraTracks;
   private session = 0;
   private processedFrames = 0;
+  private lastProcessedAt: number | null = null;
+  private readonly detections: Partial<Record<ObjectClass, number>> = {};
   private interval: Interval;
   private loop: Promise<void> | undefined;
 
@@ -86,6 +108,19 @@ export class CameraWorker {
     };
   }
 
+  counters(): CameraCounters {
+    const status = this.options.source.status();
+    return {
+      cameraId: this.cameraId,
+      status,
+      processedFrames: this.processedFrames,
+      lastProcessedAt: this.lastProcessedAt,
+      detections: { ...this.detections },
+      queuedFrames: this.options.source.pendingFrames(),
+      liveTracks: this.tracks.liveByClass(),
+    };
+  }
+
   private async run(): Promise<void> {
     for await (const frame of this.options.source.frames()) {
       try {
@@ -103,10 +138,13 @@ export class CameraWorker {
       this.session = frame.session;
     }
     const started = performance.now();
-    await this.tracks.process(frame);
+    const result = await this.tracks.process(frame);
+    this.options.snapshots?.observe(frame, result);
+    for (const detection of result.detections) this.detections[detection.objectClass] = (this.detections[detection.objectClass] ?? 0) + 1;
     this.interval.frames += 1;
     this.interval.processMs += performance.now() - started;
     this.interval.latencyMs += this.now() - frame.receivedAt;
     this.processedFrames += 1;
+    this.lastProcessedAt = this.now();
   }
 }

@@ -5,18 +5,21 @@
  */
 import sharp from 'sharp';
 import { z } from 'zod';
-import { OBJECT_CLASSES } from '../core/types.js';
+import { OBJECT_CLASSES, type ObjectClass } from '../core/types.js';
 import type { Gallery } from '../gallery/gallery.js';
 import { identityJson, sightingJson } from '../gallery/json-views.js';
 import type { IdentitySummary } from '../gallery/records.js';
 import type { Matcher } from '../match/matcher.js';
 import type { ClassEmbedders } from '../pipeline/camera-pipeline.js';
 import { CommandError, defineCommand, type CommandRegistry } from '../publish/requests.js';
+import type { SnapshotStore } from '../snapshots/snapshot-store.js';
 
 export interface CommandDependencies {
   gallery: Pick<Gallery, 'identity' | 'identitiesOf' | 'sightingsOf' | 'forget' | 'refresh'>;
-  matcher: Pick<Matcher, 'enrol'>;
+  matcher: Pick<Matcher, 'enrol' | 'search'>;
   embedders: ClassEmbedders;
+  /** Snapshots of forgotten sightings are deleted with them. */
+  snapshots?: Pick<SnapshotStore, 'remove'>;
 }
 
 /** Enrolment images above this many pixels are refused (decoding cost and memory). */
@@ -24,7 +27,30 @@ const MAX_IMAGE_PIXELS = 4096 * 4096;
 
 const identityId = z.string().min(1).max(100);
 
+const imageInput = {
+  /** The whole image is the crop: send a picture of the person or vehicle alone. */
+  image: z.base64().min(16),
+  class: z.enum(OBJECT_CLASSES).default('person'),
+};
+
 export function operatorCommands(deps: CommandDependencies): CommandRegistry {
+  /** The re-ID embedding of a picture, as a crop covering the whole image. */
+  const embedImage = async (image: string, objectClass: ObjectClass): Promise<Float32Array> => {
+    const embedder = deps.embedders[objectClass];
+    if (!embedder) throw new CommandError('unsupported', `no re-ID model is configured for ${objectClass}`);
+    const decoded = await sharp(Buffer.from(image, 'base64'), { limitInputPixels: MAX_IMAGE_PIXELS })
+      .toColourspace('srgb')
+      .removeAlpha()
+      .raw()
+      .toBuffer({ resolveWithObject: true })
+      .catch((error: Error) => {
+        throw new CommandError('invalid_image', `image could not be decoded: ${error.message}`);
+      });
+    const { width, height } = decoded.info;
+    const frame = { cameraId: 'enrol', index: 0, pts: 0, receivedAt: Date.now(), width, height, data: decoded.data };
+    const [embedding] = await embedder.embed(frame, [{ x1: 0, y1: 0, x2: width, y2: height }]);
+    return embedding!;
+  };
   const known = (id: string): IdentitySummary => {
     deps.gallery.refresh();
     const identity = deps.gallery.identity(id);
@@ -47,34 +73,28 @@ export function operatorCommands(deps: CommandDependencies): CommandRegistry {
     ),
     forget: defineCommand(z.strictObject({ identity: identityId }), async (input) => {
       known(input.identity);
+      const sightings = deps.gallery.sightingsOf(input.identity);
       const removed = deps.gallery.forget(input.identity);
       if (!removed) throw new CommandError('not_found', `no identity "${input.identity}" in the gallery`);
-      return { identity: input.identity, sightings_removed: removed.sightings };
+      const snapshotsRemoved = (await deps.snapshots?.remove(sightings)) ?? 0;
+      return { identity: input.identity, sightings_removed: removed.sightings, snapshots_removed: snapshotsRemoved };
     }),
-    enrol: defineCommand(
-      z.strictObject({
-        /** The whole image is the crop: send a picture of the person or vehicle alone. */
-        image: z.base64().min(16),
-        class: z.enum(OBJECT_CLASSES).default('person'),
-        label: z.string().min(1).max(200),
-      }),
-      async (input) => {
-        const embedder = deps.embedders[input.class];
-        if (!embedder) throw new CommandError('unsupported', `no re-ID model is configured for ${input.class}`);
-        const decoded = await sharp(Buffer.from(input.image, 'base64'), { limitInputPixels: MAX_IMAGE_PIXELS })
-          .toColourspace('srgb')
-          .removeAlpha()
-          .raw()
-          .toBuffer({ resolveWithObject: true })
-          .catch((error: Error) => {
-            throw new CommandError('invalid_image', `image could not be decoded: ${error.message}`);
-          });
-        const { width, height } = decoded.info;
-        const frame = { cameraId: 'enrol', index: 0, pts: 0, receivedAt: Date.now(), width, height, data: decoded.data };
-        const [embedding] = await embedder.embed(frame, [{ x1: 0, y1: 0, x2: width, y2: height }]);
-        const identity = deps.matcher.enrol({ objectClass: input.class, embedding, label: input.label });
-        return identityJson(identity);
-      },
-    ),
+    enrol: defineCommand(z.strictObject({ ...imageInput, label: z.string().min(1).max(200) }), async (input) => {
+      const embedding = await embedImage(input.image, input.class);
+      return identityJson(deps.matcher.enrol({ objectClass: input.class, embedding, label: input.label }));
+    }),
+    /** Who in the gallery looks most like the picture (the control room's search by image). */
+    search: defineCommand(z.strictObject({ ...imageInput, limit: z.int().min(1).max(50).default(5) }), async (input) => {
+      const embedding = await embedImage(input.image, input.class);
+      deps.gallery.refresh();
+      const hits = deps.matcher.search(input.class, embedding, input.limit);
+      return {
+        class: input.class,
+        hits: hits.flatMap((hit) => {
+          const identity = deps.gallery.identity(hit.identityId);
+          return identity ? [{ ...identityJson(identity), similarity: Number(hit.similarity.toFixed(4)) }] : [];
+        }),
+      };
+    }),
   };
 }

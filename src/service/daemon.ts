@@ -14,6 +14,7 @@ import { CameraSource } from '../ingest/camera-source.js';
 import { sourceKind } from '../ingest/ffmpeg-command.js';
 import { CameraPipeline } from '../pipeline/camera-pipeline.js';
 import { cameraPipelineOptions, openVisionModels, readConfigFile, type VisionModels } from '../pipeline/setup.js';
+import { createOperatorSurface, type OperatorSurface } from '../http/operator-surface.js';
 import { buildStatsMessage } from '../publish/builders.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../publish/embedded-broker.js';
 import { MqttPublisher } from '../publish/mqtt-publisher.js';
@@ -27,6 +28,7 @@ import { createIdentityStage } from './identity.js';
 import type { MatchStage } from './match-stage.js';
 import { PublishStage } from './publish-stage.js';
 import { Scheduler } from './scheduler.js';
+import { SystemdWatchdog, systemdNotify } from './systemd-watchdog.js';
 
 export interface DaemonOptions {
   configFile: string;
@@ -69,6 +71,8 @@ export class Daemon {
       matchStage: MatchStage;
       publishStage: PublishStage;
       scheduler: Scheduler;
+      surface: OperatorSurface;
+      watchdog: SystemdWatchdog;
     },
   ) {}
 
@@ -78,15 +82,33 @@ export class Daemon {
     const { config } = loaded;
     logger.level = config.log.level;
     await checkFileSources(config);
-    const models = await openVisionModels({ ...loaded, logger, ...(options.modelsDir ? { modelsDir: options.modelsDir } : {}) });
-    const store = openStateStore({ path: config.gallery.path, mapSizeMb: config.gallery.map_size_mb });
     const bus = new EventBus<DaemonEvents>(logger);
+    // Metrics read the stages when scraped; they exist only once the daemon does.
+    const late: { daemon?: Daemon } = {};
+    const surface = createOperatorSurface(config, {
+      bus,
+      logger,
+      sources: {
+        cameras: () => late.daemon?.cameraCounters() ?? [],
+        gallery: () => late.daemon?.parts.gallery.stats() ?? { identities: 0, sightings: 0 },
+        outbox: () => late.daemon?.parts.publisher.counts() ?? { pending: 0, dropped: 0 },
+        mqttConnected: () => late.daemon?.parts.publisher.connected ?? false,
+      },
+      publishCameraSnapshot: (cameraId, jpeg) => late.daemon?.parts.publisher.publishCameraSnapshot(cameraId, jpeg),
+    });
+    const models = await openVisionModels({
+      ...loaded,
+      logger,
+      ...(options.modelsDir ? { modelsDir: options.modelsDir } : {}),
+      onInference: (model, provider, seconds) => surface.metrics.observeInference(model, provider, seconds),
+    });
+    const store = openStateStore({ path: config.gallery.path, mapSizeMb: config.gallery.map_size_mb });
     const { gallery, matcher, matchStage } = createIdentityStage(config, { store, bus, logger });
     const broker = config.mqtt.embedded_broker.enabled
       ? await startEmbeddedBroker({ host: config.mqtt.embedded_broker.host, port: config.mqtt.embedded_broker.port, logger })
       : undefined;
     const outbox = new Outbox(store, { maxMessages: config.mqtt.outbox.max_messages, logger });
-    const commands = operatorCommands({ gallery, matcher, embedders: models.embedders });
+    const commands = operatorCommands({ gallery, matcher, embedders: models.embedders, ...(surface.snapshots ? { snapshots: surface.snapshots } : {}) });
     const publisher = new MqttPublisher(publisherOptions(config, { outbox, commands, logger, ...(broker ? { brokerUrl: broker.url } : {}) }));
     const daemon = new Daemon(config, {
       options,
@@ -98,7 +120,7 @@ export class Daemon {
       broker,
       publisher,
       matchStage,
-      publishStage: new PublishStage({ bus, publisher, logger }),
+      publishStage: new PublishStage({ bus, publisher, logger, snapshots: surface.links }),
       scheduler: new Scheduler({
         gallery,
         bus,
@@ -106,8 +128,33 @@ export class Daemon {
         retentionCron: config.schedules.retention,
         reclusterCron: config.schedules.recluster,
         mergeThreshold: config.matching.merge_threshold,
+        ...(surface.snapshots ? { snapshots: surface.snapshots, snapshotMaxAgeMs: config.gallery.retention.sightings_days * 86_400_000 } : {}),
         ...(config.schedules.timezone !== undefined ? { timezone: config.schedules.timezone } : {}),
       }),
+      surface,
+      watchdog: new SystemdWatchdog({
+        env: process.env,
+        notify: systemdNotify({ env: process.env }),
+        cameras: () => late.daemon?.frameFlow() ?? [],
+        statusLine: () => late.daemon?.statusLine() ?? 'starting',
+        stallMs: config.ffmpeg.stall_timeout_s * 1000,
+        logger,
+      }),
+    });
+    late.daemon = daemon;
+    await surface.start({
+      cameras: () => daemon.cameraCounters(),
+      gallery,
+      commands,
+      readiness: () => {
+        const counters = daemon.cameraCounters();
+        return {
+          modelsLoaded: true,
+          mqttConnected: publisher.connected,
+          outboxAccepting: publisher.counts().pending < config.mqtt.outbox.max_messages,
+          camerasOnline: counters.filter((camera) => camera.status.state === 'online').length,
+        };
+      },
     });
     daemon.parts.publisher.start();
     daemon.parts.publishStage.start();
@@ -119,6 +166,7 @@ export class Daemon {
       { node: config.node_id, cameras: [...daemon.workers.keys()], providers: models.providers, broker: broker?.url ?? config.mqtt.url },
       `crosscam running: ${daemon.workers.size} cameras, node ${config.node_id}`,
     );
+    await daemon.parts.watchdog.ready();
     return daemon;
   }
 
@@ -164,12 +212,14 @@ export class Daemon {
   private async shutdown(): Promise<void> {
     const { parts } = this;
     clearInterval(this.statsTimer);
+    await parts.watchdog.stopping();
     await Promise.all([...this.workers.keys()].map((id) => this.stopCamera(id, false)));
     await parts.scheduler.stop();
     parts.matchStage.stop();
     await parts.publishStage.settled();
     parts.publishStage.stop();
     await parts.publisher.stop({ drainTimeoutMs: this.config.service.shutdown_timeout_s * 1000 * 0.6 });
+    await parts.surface.stop();
     await parts.broker?.stop();
     await parts.models.release();
     await parts.store.close();
@@ -187,6 +237,7 @@ export class Daemon {
       zones: camera.zones,
       updateIntervalS: this.config.track.update_interval_s,
       ...(this.config.matching.decide_early ? { readyAfterCrops: this.config.embed.best_crops } : {}),
+      ...(parts.surface.snapshots ? { snapshots: parts.surface.snapshots } : {}),
     });
     this.workers.set(camera.id, { camera, worker });
     worker.start();
@@ -197,7 +248,33 @@ export class Daemon {
     if (!entry) return;
     this.workers.delete(id);
     await entry.worker.stop();
-    if (removed) this.parts.publisher.clearCameraStatus(id);
+    if (removed) {
+      this.parts.publisher.clearCameraStatus(id);
+      this.parts.surface.snapshots?.dropCamera(id);
+    }
+  }
+
+  /** Each running camera's totals with its configured name. */
+  cameraCounters() {
+    return [...this.workers.values()].map(({ camera, worker }) => ({ ...worker.counters(), name: camera.name }));
+  }
+
+  private frameFlow() {
+    return this.cameraCounters().map((camera) => ({
+      cameraId: camera.cameraId,
+      online: camera.status.state === 'online',
+      lastProcessedAt: camera.lastProcessedAt,
+      onlineSince: camera.status.since,
+    }));
+  }
+
+  /** `systemctl status` line: cameras online, frames, matches, MQTT. */
+  private statusLine(): string {
+    const cameras = this.cameraCounters();
+    const online = cameras.filter((camera) => camera.status.state === 'online').length;
+    const fps = cameras.reduce((sum, camera) => sum + camera.status.fps, 0);
+    const gallery = this.parts.gallery.stats();
+    return `${online}/${cameras.length} cameras online, ${fps.toFixed(1)} fps, ${gallery.identities} identities, MQTT ${this.parts.publisher.connected ? 'connected' : `disconnected (${this.parts.publisher.counts().pending} queued)`}`;
   }
 
   private publishStats(): void {

@@ -10,6 +10,7 @@ import {
   buildMatchMessage,
   buildSightingMessage,
   isAttachedDecision,
+  type SnapshotLinker,
 } from '../publish/builders.js';
 import type { MqttPublisher } from '../publish/mqtt-publisher.js';
 import type { DaemonEvents } from './daemon-events.js';
@@ -19,6 +20,8 @@ export interface PublishStageOptions {
   bus: EventBus<DaemonEvents>;
   publisher: Pick<MqttPublisher, 'publishSighting' | 'publishMatch' | 'publishIdentitiesMerged' | 'publishCameraStatus'>;
   logger: Logger;
+  /** Snapshot references for the messages (default: none). */
+  snapshots?: SnapshotLinker;
 }
 
 export class PublishStage {
@@ -31,11 +34,11 @@ export class PublishStage {
     const { bus, publisher } = this.options;
     this.unsubscribe.push(
       bus.on('cameraStatus', 'publish', (status) => publisher.publishCameraStatus(buildCameraStatusMessage(status))),
-      bus.on('sighting', 'publish', (event) => this.track(publisher.publishSighting(buildSightingMessage(event)))),
+      bus.on('sighting', 'publish', (event) => this.track(publisher.publishSighting(buildSightingMessage(event, this.options.snapshots)))),
       bus.on('decision', 'publish', (decision) => {
         // `matches` carries cross-camera decisions and watch-list hits; same-camera returns show as the sighting's identity.
         const news = decision.outcome === 'matched' || decision.watchlistLabel !== undefined;
-        if (news && isAttachedDecision(decision)) this.track(publisher.publishMatch(buildMatchMessage(decision)));
+        if (news && isAttachedDecision(decision)) this.track(publisher.publishMatch(buildMatchMessage(decision, this.options.snapshots)));
       }),
       bus.on('identitiesMerged', 'publish', (merge) => this.track(publisher.publishIdentitiesMerged(buildIdentitiesMergedMessage(merge)))),
     );

@@ -7,6 +7,7 @@ import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from '../core/logger.js';
 import type { Gallery } from '../gallery/gallery.js';
 import { recluster } from '../gallery/recluster.js';
+import type { SnapshotStore } from '../snapshots/snapshot-store.js';
 import type { DaemonEvents } from './daemon-events.js';
 import type { EventBus } from './event-bus.js';
 
@@ -19,6 +20,9 @@ export interface SchedulerOptions {
   /** null: no re-clustering. */
   reclusterCron: string | null;
   mergeThreshold: number;
+  /** Snapshots of expired sightings are deleted with them; files older than `snapshotMaxAgeMs` too. */
+  snapshots?: Pick<SnapshotStore, 'remove' | 'pruneOlderThan'>;
+  snapshotMaxAgeMs?: number;
   timezone?: string;
   now?: () => number;
 }
@@ -38,8 +42,18 @@ export class Scheduler {
   }
 
   async retention(): Promise<void> {
-    const removed = this.options.gallery.applyRetention((this.options.now ?? Date.now)());
-    this.options.logger.info({ job: 'retention', ...removed }, `retention removed ${removed.sightings} sightings and ${removed.identities} identities`);
+    const now = (this.options.now ?? Date.now)();
+    const { removedTracks, ...removed } = this.options.gallery.applyRetention(now);
+    const { snapshots, snapshotMaxAgeMs } = this.options;
+    let snapshotFiles = 0;
+    if (snapshots) {
+      snapshotFiles = await snapshots.remove(removedTracks);
+      if (snapshotMaxAgeMs !== undefined) snapshotFiles += await snapshots.pruneOlderThan(snapshotMaxAgeMs, now);
+    }
+    this.options.logger.info(
+      { job: 'retention', ...removed, snapshotFiles },
+      `retention removed ${removed.sightings} sightings, ${removed.identities} identities and ${snapshotFiles} snapshot files`,
+    );
   }
 
   async recluster(): Promise<void> {

@@ -60,7 +60,12 @@ export function startDaemon(options: DaemonProcessOptions): DaemonProcess {
   if (typeof options.config === 'string') configFile = options.config;
   else {
     configFile = path.join(dir, 'crosscam.yaml');
-    writeFileSync(configFile, stringify(options.config));
+    // Daemons of parallel tests must not contend for the default HTTP port or snapshot directory.
+    const config = options.config as { http?: object; snapshots?: object };
+    writeFileSync(
+      configFile,
+      stringify({ ...config, http: { port: 0, ...config.http }, snapshots: { path: path.join(dir, 'snapshots'), ...config.snapshots } }),
+    );
   }
   const child = spawn(process.execPath, [CLI_PATH, 'run', '--config', configFile, ...(options.args ?? [])], {
     cwd: options.cwd,

@@ -1,0 +1,235 @@
+/**
+ * Snapshots of what the daemon saw: for each track, a JPEG of its best crop (full
+ * resolution) and of the frame that crop came from (scaled down, every tracked box drawn).
+ *
+ * Pixels are copied out of the frame only when a track's best crop improves (the ingest
+ * reuses its frame buffers); a frame copy is shared by the tracks that improved on it and
+ * taken at most once per `frameEveryS` of media time per track. Nothing is encoded while a
+ * track is live, unless someone asks for its snapshot; when it ends, both JPEGs are written
+ * under `dir` as `<id>-crop.jpg` and `<id>-frame.jpg`, id = `<camera>-<track>-<first seen ms>`.
+ */
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import sharp from 'sharp';
+import type { Box } from '../core/geometry.js';
+import type { Logger } from '../core/logger.js';
+import type { Frame } from '../core/types.js';
+import { trackKeyId, type TrackKey } from '../gallery/records.js';
+import type { CameraFrameResult } from '../pipeline/camera-pipeline.js';
+
+export type SnapshotKind = 'crop' | 'frame';
+
+export interface SnapshotStoreOptions {
+  dir: string;
+  /** JPEG quality, 1..100. */
+  quality: number;
+  /** Frames are scaled down to at most this width. */
+  frameWidth: number;
+  logger: Logger;
+  /** Least media time between two frame copies of one track (default 2 s). */
+  frameEveryS?: number;
+}
+
+interface RawImage {
+  data: Buffer;
+  width: number;
+  height: number;
+}
+
+interface FrameCopy extends RawImage {
+  boxes: { box: Box; label: string }[];
+}
+
+interface LiveSnapshot {
+  crop: RawImage;
+  frame: FrameCopy;
+  framePts: number;
+}
+
+export const snapshotId = trackKeyId;
+
+const SNAPSHOT_ID = /^[A-Za-z0-9_-]+-\d+-\d+$/;
+const liveKey = (cameraId: string, trackId: number) => `${cameraId}#${trackId}`;
+
+export class SnapshotStore {
+  private readonly live = new Map<string, LiveSnapshot>();
+  /** Each camera's latest frame copy (taken at most every frameEveryS), for its live view. */
+  private readonly latest = new Map<string, { frame: FrameCopy; pts: number }>();
+  /** Writes under way, by snapshot id: a read waits for them. */
+  private readonly writing = new Map<string, Promise<void>>();
+  private readonly frameEveryS: number;
+  private ready: Promise<unknown> | undefined;
+
+  constructor(private readonly options: SnapshotStoreOptions) {
+    this.frameEveryS = options.frameEveryS ?? 2;
+  }
+
+  get dir(): string {
+    return this.options.dir;
+  }
+
+  /** Called after each processed frame: keeps the pixels of the tracks whose best crop is on it. */
+  observe(frame: Frame, result: Pick<CameraFrameResult, 'started' | 'updated'>): void {
+    let shared: FrameCopy | undefined;
+    const copyFrame = (): FrameCopy =>
+      (shared ??= {
+        data: Buffer.from(frame.data.subarray(0, frame.width * frame.height * 3)),
+        width: frame.width,
+        height: frame.height,
+        boxes: [...result.started, ...result.updated].map((s) => ({ box: s.box, label: `${s.objectClass} #${s.trackId}` })),
+      });
+    const latest = this.latest.get(frame.cameraId);
+    if (latest === undefined || frame.pts - latest.pts >= this.frameEveryS || frame.pts < latest.pts) {
+      this.latest.set(frame.cameraId, { frame: copyFrame(), pts: frame.pts });
+    }
+    for (const sighting of [...result.started, ...result.updated]) {
+      const best = sighting.bestCrop;
+      if (best === undefined || best.frameIndex !== frame.index) continue;
+      const key = liveKey(sighting.cameraId, sighting.trackId);
+      const held = this.live.get(key);
+      const crop = copyRegion(frame, best.box);
+      if (crop === undefined) continue;
+      let frameCopy = held?.frame;
+      let framePts = held?.framePts ?? frame.pts;
+      if (held === undefined || frame.pts - held.framePts >= this.frameEveryS) {
+        frameCopy = copyFrame();
+        framePts = frame.pts;
+      }
+      this.live.set(key, { crop, frame: frameCopy!, framePts });
+    }
+  }
+
+  /** The track ended: its JPEGs are written (resolves when they are on disk). */
+  end(track: TrackKey): Promise<void> {
+    const key = liveKey(track.cameraId, track.trackId);
+    const held = this.live.get(key);
+    if (held === undefined) return Promise.resolve();
+    this.live.delete(key);
+    const id = snapshotId(track);
+    const written = this.write(id, held).finally(() => this.writing.delete(id));
+    this.writing.set(id, written);
+    return written;
+  }
+
+  /** The camera's latest frame (at most frameEveryS old while it streams), boxes drawn; undefined before the first. */
+  async cameraFrame(cameraId: string): Promise<Buffer | undefined> {
+    const latest = this.latest.get(cameraId);
+    return latest && this.encodeFrame(latest.frame);
+  }
+
+  /** Forgets a removed camera's live view. */
+  dropCamera(cameraId: string): void {
+    this.latest.delete(cameraId);
+  }
+
+  /** Whether a snapshot exists (live, being written or on disk). */
+  async has(track: TrackKey): Promise<boolean> {
+    return (await this.read(snapshotId(track), 'crop')) !== undefined;
+  }
+
+  /** A JPEG by id: encoded now for a live track, else read from disk; undefined when there is none. */
+  async read(id: string, kind: SnapshotKind): Promise<Buffer | undefined> {
+    if (!SNAPSHOT_ID.test(id)) return undefined;
+    const held = this.liveById(id);
+    if (held) return kind === 'crop' ? this.encodeCrop(held.crop) : this.encodeFrame(held.frame);
+    await this.writing.get(id);
+    return readFile(this.file(id, kind)).catch(() => undefined);
+  }
+
+  /** Deletes the snapshots of these tracks (forgotten identities, expired sightings); returns the files removed. */
+  async remove(tracks: readonly TrackKey[]): Promise<number> {
+    let removed = 0;
+    for (const track of tracks) {
+      const id = snapshotId(track);
+      this.live.delete(liveKey(track.cameraId, track.trackId));
+      await this.writing.get(id);
+      for (const kind of ['crop', 'frame'] as const) {
+        removed += await rm(this.file(id, kind)).then(
+          () => 1,
+          () => 0,
+        );
+      }
+    }
+    return removed;
+  }
+
+  /** Deletes snapshot files older than `maxAgeMs` (a sweep behind retention, for files no sighting names). */
+  async pruneOlderThan(maxAgeMs: number, now: number): Promise<number> {
+    const names = await readdir(this.options.dir).catch(() => [] as string[]);
+    let removed = 0;
+    for (const name of names.filter((n) => n.endsWith('.jpg'))) {
+      const file = path.join(this.options.dir, name);
+      const info = await stat(file).catch(() => undefined);
+      if (info && now - info.mtimeMs > maxAgeMs) removed += await rm(file).then(() => 1, () => 0);
+    }
+    return removed;
+  }
+
+  private liveById(id: string): LiveSnapshot | undefined {
+    const match = /^(.*)-(\d+)-\d+$/.exec(id);
+    return match ? this.live.get(liveKey(match[1]!, Number(match[2]))) : undefined;
+  }
+
+  private file(id: string, kind: SnapshotKind): string {
+    return path.join(this.options.dir, `${id}-${kind}.jpg`);
+  }
+
+  private async write(id: string, held: LiveSnapshot): Promise<void> {
+    this.ready ??= mkdir(this.options.dir, { recursive: true });
+    try {
+      await this.ready;
+      const [crop, frame] = await Promise.all([this.encodeCrop(held.crop), this.encodeFrame(held.frame)]);
+      await writeFile(this.file(id, 'crop'), crop);
+      await writeFile(this.file(id, 'frame'), frame);
+    } catch (error) {
+      this.options.logger.warn({ err: error, snapshot: id }, `snapshot ${id} could not be written: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  private encodeCrop(crop: RawImage): Promise<Buffer> {
+    return sharp(crop.data, { raw: { width: crop.width, height: crop.height, channels: 3 } }).jpeg({ quality: this.options.quality }).toBuffer();
+  }
+
+  private encodeFrame(frame: FrameCopy): Promise<Buffer> {
+    // sharp resizes before it composites, so the boxes are drawn at the output size.
+    const width = Math.min(frame.width, this.options.frameWidth);
+    const scale = width / frame.width;
+    const height = Math.round(frame.height * scale);
+    const stroke = Math.max(2, Math.round(width / 320));
+    const boxes = frame.boxes
+      .map(({ box, label }) => {
+        const x = Math.max(0, box.x1 * scale);
+        const y = Math.max(0, box.y1 * scale);
+        const w = Math.max(1, box.x2 * scale - x);
+        const h = Math.max(1, box.y2 * scale - y);
+        return `<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${w.toFixed(1)}" height="${h.toFixed(1)}" fill="none" stroke="#ffd400" stroke-width="${stroke}"/>` +
+          `<text x="${(x + 2).toFixed(1)}" y="${Math.max(6 * stroke, y - 3).toFixed(1)}" font-family="sans-serif" font-size="${6 * stroke}" fill="#ffd400">${label}</text>`;
+      })
+      .join('');
+    const overlay = Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">${boxes}</svg>`);
+    return sharp(frame.data, { raw: { width: frame.width, height: frame.height, channels: 3 } })
+      .resize({ width, height, fit: 'fill' })
+      .composite([{ input: overlay, top: 0, left: 0 }])
+      .jpeg({ quality: this.options.quality })
+      .toBuffer();
+  }
+}
+
+/** A copy of the box's pixels (RGB, rows copied natively); undefined when the box is empty. */
+function copyRegion(frame: Frame, box: Box): RawImage | undefined {
+  const x1 = Math.max(0, Math.floor(box.x1));
+  const y1 = Math.max(0, Math.floor(box.y1));
+  const x2 = Math.min(frame.width, Math.ceil(box.x2));
+  const y2 = Math.min(frame.height, Math.ceil(box.y2));
+  const width = x2 - x1;
+  const height = y2 - y1;
+  if (width <= 0 || height <= 0) return undefined;
+  const source = Buffer.from(frame.data.buffer, frame.data.byteOffset, frame.data.byteLength);
+  const data = Buffer.allocUnsafe(width * height * 3);
+  const rowBytes = width * 3;
+  for (let row = 0; row < height; row++) {
+    const start = ((y1 + row) * frame.width + x1) * 3;
+    source.copy(data, row * rowBytes, start, start + rowBytes);
+  }
+  return { data, width, height };
+}

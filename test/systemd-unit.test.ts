@@ -1,0 +1,35 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { promisify } from 'node:util';
+
+const UNIT = path.resolve(import.meta.dirname, '../../systemd/crosscam.service');
+const ANALYZE = '/usr/bin/systemd-analyze';
+const run = promisify(execFile);
+
+/** systemd-analyze verify exits 0 even on bad settings; what it found is on stderr. */
+async function verify(file: string): Promise<string> {
+  const { stderr } = await run(ANALYZE, ['verify', file]).catch((error: { stderr: string }) => ({ stderr: error.stderr || String(error) }));
+  return stderr.trim();
+}
+
+test('the unit passes systemd-analyze verify, is Type=notify with a watchdog, and a broken copy does not pass', { skip: existsSync(ANALYZE) ? false : 'systemd-analyze not installed' }, async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'crosscam-unit-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const unit = await readFile(UNIT, 'utf8');
+  const copy = path.join(dir, 'crosscam.service');
+  await writeFile(copy, unit);
+  assert.equal(await verify(copy), '');
+  const settings = new Map(unit.split('\n').filter((line) => /^[A-Za-z]+=/.test(line)).map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
+  assert.equal(settings.get('Type'), 'notify');
+  assert.equal(settings.get('NotifyAccess'), 'all', 'pings come from a systemd-notify child');
+  assert.ok(Number(settings.get('WatchdogSec')) > 0);
+
+  const broken = path.join(dir, 'broken.service');
+  await writeFile(broken, unit.replace('Type=notify', 'Type=notifyy'));
+  assert.match(await verify(broken), /Failed to parse service type/);
+});
