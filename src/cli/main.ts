@@ -7,6 +7,7 @@ import { registerCheckConfigCommand } from './check-config-command.js';
 import { registerEvalCommand } from './eval-command.js';
 import { registerProcessCommand } from './process-command.js';
 import { registerRunCommand } from './run-command.js';
+import { registerDoctorCommand } from './doctor-command.js';
 import { registerGalleryCommand } from './gallery-command.js';
 
 const program = new Command('crosscam')
@@ -21,6 +22,7 @@ registerRunCommand(program);
 registerProcessCommand(program);
 registerEvalCommand(program);
 registerGalleryCommand(program);
+registerDoctorCommand(program);
 
 try {
   await program.parseAsync(process.argv);
