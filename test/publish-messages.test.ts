@@ -148,7 +148,8 @@ test('stats: per-camera figures, outbox, providers, process cpu and rss in MB', 
   const stats = buildStatsMessage(statsSnapshot);
   assert.equal(stats.time, '2024-05-01T12:01:00.000Z');
   assert.equal(stats.uptime_s, 3600);
-  assert.deepEqual(stats.cameras[0], { camera: 'gate-left', fps: 5, processed: 18_000, skipped: 17, pipeline_ms: 61.2, latency_ms: 140.6 });
+  assert.deepEqual(stats.cameras[0], { camera: 'gate-left', fps: 5, processed: 18_000, skipped: 17, pipeline_ms: 61.2, latency_ms: 140.6, people: 3 });
+  assert.equal(stats.matches_last_hour, 14);
   assert.deepEqual(stats.cameras[1].pipeline_ms, null);
   assert.deepEqual(stats.process, { cpu_percent: 73.3, rss_mb: 412.1 });
   assert.deepEqual(stats.outbox, { pending: 0, dropped: 0 });

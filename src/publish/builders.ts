@@ -38,6 +38,8 @@ export interface CameraStatsSnapshot {
   /** Means over the stats interval; null when nothing was processed in it. */
   pipelineMs: number | null;
   latencyMs: number | null;
+  /** People tracked now. */
+  people: number;
 }
 
 export interface StatsSnapshot {
@@ -45,6 +47,7 @@ export interface StatsSnapshot {
   uptimeS: number;
   cameras: readonly CameraStatsSnapshot[];
   gallery: { identities: number; sightings: number };
+  matchesLastHour: number;
   outbox: { pending: number; dropped: number };
   /** Execution provider per model role. */
   providers: Readonly<Record<string, string>>;
@@ -146,6 +149,7 @@ function cameraStats(camera: CameraStatsSnapshot): CameraStatsEntry {
     skipped: camera.skippedFrames,
     pipeline_ms: camera.pipelineMs === null ? null : round(camera.pipelineMs, 1),
     latency_ms: camera.latencyMs === null ? null : round(camera.latencyMs, 1),
+    people: camera.people,
   };
 }
 
@@ -155,6 +159,7 @@ export function buildStatsMessage(snapshot: StatsSnapshot): StatsMessage {
     uptime_s: round(snapshot.uptimeS, 1),
     cameras: snapshot.cameras.map(cameraStats),
     gallery: { ...snapshot.gallery },
+    matches_last_hour: snapshot.matchesLastHour,
     outbox: { ...snapshot.outbox },
     providers: { ...snapshot.providers },
     process: { cpu_percent: round(snapshot.process.cpuPercent, 1), rss_mb: round(snapshot.process.rssBytes / 2 ** 20, 1) },

@@ -118,6 +118,7 @@ const cameraStats = z.object({
   skipped: count.describe('Frames skipped since start (inference busy)'),
   pipeline_ms: nonNegative.nullable().describe('Mean time per frame in the vision pipeline (detect, track, embed) over the interval'),
   latency_ms: nonNegative.nullable().describe('Mean time from a frame leaving ffmpeg to the end of its processing, over the interval'),
+  people: count.describe('People tracked on the camera now'),
 });
 
 export const statsMessage = z
@@ -126,6 +127,7 @@ export const statsMessage = z
     uptime_s: nonNegative,
     cameras: z.array(cameraStats),
     gallery: z.object({ identities: count, sightings: count }),
+    matches_last_hour: count.describe('Cross-camera matches over the last hour'),
     outbox: z.object({
       pending: count.describe('Messages waiting for a broker acknowledgement'),
       dropped: count.describe('Oldest messages dropped because the outbox was full, since start'),

@@ -71,6 +71,8 @@ export class MqttPublisher {
   private rejected = 0;
   private readonly cameraStatuses = new Map<string, CameraStatusMessage>();
   private readonly clearedCameras = new Set<string>();
+  /** Retained Home Assistant discovery configs, re-published on every connect ('' removes one, sent once). */
+  private readonly discovery = new Map<string, string>();
   private readonly drainWaiters = new Set<() => void>();
   private stopping = false;
 
@@ -147,6 +149,15 @@ export class MqttPublisher {
     if (this.session !== null) {
       this.publishRetained(this.topics.cameraStatus(cameraId), '');
       this.clearedCameras.delete(cameraId);
+    }
+  }
+
+  /** Home Assistant discovery configs (retained): sent now when connected, and on every reconnect. */
+  publishDiscovery(messages: readonly { topic: string; payload: string }[]): void {
+    for (const { topic, payload } of messages) {
+      this.discovery.set(topic, payload);
+      this.publishRetained(topic, payload);
+      if (payload === '' && this.session !== null) this.discovery.delete(topic);
     }
   }
 
@@ -231,6 +242,10 @@ export class MqttPublisher {
     session.client.subscribe(this.topics.requests, 1, (error) => {
       if (error) this.options.logger.error({ err: error, topic: this.topics.requests }, 'MQTT: could not subscribe to requests');
     });
+    for (const [topic, payload] of this.discovery) {
+      this.publishRetained(topic, payload);
+      if (payload === '') this.discovery.delete(topic);
+    }
     for (const cameraId of this.clearedCameras) this.publishRetained(this.topics.cameraStatus(cameraId), '');
     this.clearedCameras.clear();
     for (const status of this.cameraStatuses.values()) this.publishRetained(this.topics.cameraStatus(status.camera), JSON.stringify(status));

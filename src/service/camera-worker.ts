@@ -105,6 +105,7 @@ export class CameraWorker {
       skippedFrames: this.options.source.status().skippedFrames,
       pipelineMs: frames > 0 ? processMs / frames : null,
       latencyMs: frames > 0 ? latencyMs / frames : null,
+      people: this.tracks.liveByClass().person ?? 0,
     };
   }
 

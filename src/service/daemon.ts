@@ -16,6 +16,7 @@ import { CameraPipeline } from '../pipeline/camera-pipeline.js';
 import { cameraPipelineOptions, openVisionModels, readConfigFile, type VisionModels } from '../pipeline/setup.js';
 import { createOperatorSurface, type OperatorSurface } from '../http/operator-surface.js';
 import { buildStatsMessage } from '../publish/builders.js';
+import { homeAssistantDiscovery } from '../publish/home-assistant.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../publish/embedded-broker.js';
 import { MqttPublisher } from '../publish/mqtt-publisher.js';
 import { Outbox } from '../publish/outbox.js';
@@ -156,6 +157,7 @@ export class Daemon {
         };
       },
     });
+    daemon.announceToHomeAssistant([]);
     daemon.parts.publisher.start();
     daemon.parts.publishStage.start();
     daemon.parts.matchStage.start();
@@ -195,6 +197,7 @@ export class Daemon {
     this.config = { ...this.config, cameras: next.cameras, log: next.log };
     logger.level = next.log.level;
     for (const camera of wanted.values()) if (!this.workers.has(camera.id)) this.startCamera(camera);
+    this.announceToHomeAssistant(changed.map((c) => c.camera.id).filter((id) => !wanted.has(id)));
     if (sections.length > 0) logger.warn({ sections }, `config sections ${sections.join(', ')} changed: they take effect at the next restart`);
     logger.info({ restarted: changed.map((c) => c.camera.id), cameras: [...this.workers.keys()] }, 'config reloaded');
   }
@@ -254,6 +257,15 @@ export class Daemon {
     }
   }
 
+  /** Home Assistant discovery for the enabled cameras (opt-in); removed cameras' entities are deleted. */
+  private announceToHomeAssistant(removed: readonly string[]): void {
+    const { home_assistant: discovery } = this.config.mqtt;
+    if (!discovery.enabled) return;
+    const cameras = this.config.cameras.filter((camera) => camera.enabled).map((camera) => ({ id: camera.id, name: camera.name }));
+    const options = { prefix: discovery.discovery_prefix, nodeId: this.config.node_id, topics: this.parts.publisher.topics };
+    this.parts.publisher.publishDiscovery(homeAssistantDiscovery(options, cameras, removed));
+  }
+
   /** Each running camera's totals with its configured name. */
   cameraCounters() {
     return [...this.workers.values()].map(({ camera, worker }) => ({ ...worker.counters(), name: camera.name }));
@@ -290,6 +302,7 @@ export class Daemon {
       uptimeS: (Date.now() - this.startedAt) / 1000,
       cameras: [...this.workers.values()].map(({ worker }) => worker.takeStats()),
       gallery: { identities: gallery.identities, sightings: gallery.sightings },
+      matchesLastHour: parts.surface.feed.flowCounts().reduce((sum, pair) => sum + pair.count, 0),
       outbox: { pending: outbox.pending, dropped: outbox.dropped },
       providers: parts.models.providers,
       process: { cpuPercent, rssBytes: process.memoryUsage().rss },

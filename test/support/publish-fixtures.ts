@@ -71,10 +71,11 @@ export const statsSnapshot: StatsSnapshot = {
   at: T0 + 60_000,
   uptimeS: 3600.04,
   cameras: [
-    { cameraId: 'gate-left', fps: 5, processedFrames: 18_000, skippedFrames: 17, pipelineMs: 61.234, latencyMs: 140.55 },
-    { cameraId: 'gate-right', fps: 4.996, processedFrames: 17_990, skippedFrames: 3, pipelineMs: null, latencyMs: null },
+    { cameraId: 'gate-left', fps: 5, processedFrames: 18_000, skippedFrames: 17, pipelineMs: 61.234, latencyMs: 140.55, people: 3 },
+    { cameraId: 'gate-right', fps: 4.996, processedFrames: 17_990, skippedFrames: 3, pipelineMs: null, latencyMs: null, people: 0 },
   ],
   gallery: { identities: 120, sightings: 2400 },
+  matchesLastHour: 14,
   outbox: { pending: 0, dropped: 0 },
   providers: { detector: 'cpu', 'reid-person': 'cpu' },
   process: { cpuPercent: 73.25, rssBytes: 412 * 2 ** 20 + 123_456 },
