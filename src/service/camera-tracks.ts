@@ -28,10 +28,9 @@ export interface CameraTracksOptions {
 }
 
 export class CameraTracks {
-  private readonly lastUpdate = new Map<number, number>();
+  /** Confirmed tracks not yet ended: their class and the media time of their last published sighting. */
+  private readonly live = new Map<number, { objectClass: ObjectClass; publishedPts: number }>();
   private readonly ready = new Set<number>();
-  /** Confirmed tracks not yet ended. */
-  private readonly liveClasses = new Map<number, ObjectClass>();
   private frameSize = { width: 1, height: 1 };
 
   constructor(private readonly options: CameraTracksOptions) {}
@@ -42,16 +41,17 @@ export class CameraTracks {
     const result = await this.options.pipeline.process(frame);
     const at = this.options.now();
     for (const sighting of result.started) {
-      this.lastUpdate.set(sighting.trackId, sighting.lastPts);
-      this.liveClasses.set(sighting.trackId, sighting.objectClass);
+      this.live.set(sighting.trackId, { objectClass: sighting.objectClass, publishedPts: sighting.lastPts });
       this.emitTrack('new', sighting, at);
     }
     for (const sighting of result.updated) {
       this.announceIfReady(sighting);
-      const last = this.lastUpdate.get(sighting.trackId) ?? -Infinity;
+      const track = this.live.get(sighting.trackId);
+      const last = track?.publishedPts ?? -Infinity;
       // Tolerance: media times are sums of float frame steps (1.4 − 0.4 < 1).
       if (sighting.lastPts - last >= this.options.updateIntervalS - 1e-6) {
-        this.lastUpdate.set(sighting.trackId, sighting.lastPts);
+        if (track) track.publishedPts = sighting.lastPts;
+        else this.live.set(sighting.trackId, { objectClass: sighting.objectClass, publishedPts: sighting.lastPts });
         this.emitTrack('update', sighting, at);
       }
     }
@@ -67,7 +67,7 @@ export class CameraTracks {
   /** Confirmed live tracks, counted by class. */
   liveByClass(): Partial<Record<ObjectClass, number>> {
     const counts: Partial<Record<ObjectClass, number>> = {};
-    for (const objectClass of this.liveClasses.values()) counts[objectClass] = (counts[objectClass] ?? 0) + 1;
+    for (const { objectClass } of this.live.values()) counts[objectClass] = (counts[objectClass] ?? 0) + 1;
     return counts;
   }
 
@@ -82,9 +82,8 @@ export class CameraTracks {
 
   private endTracks(tracks: readonly EndedTrack[]): void {
     for (const track of tracks) {
-      this.lastUpdate.delete(track.trackId);
+      this.live.delete(track.trackId);
       this.ready.delete(track.trackId);
-      this.liveClasses.delete(track.trackId);
       this.emitTrack('end', track, this.options.now(), track.embedding);
     }
   }

@@ -64,10 +64,6 @@ export class SnapshotStore {
     this.frameEveryS = options.frameEveryS ?? 2;
   }
 
-  get dir(): string {
-    return this.options.dir;
-  }
-
   /** Called after each processed frame: keeps the pixels of the tracks whose best crop is on it. */
   observe(frame: Frame, result: Pick<CameraFrameResult, 'started' | 'updated'>): void {
     let shared: FrameCopy | undefined;
@@ -120,11 +116,6 @@ export class SnapshotStore {
   /** Forgets a removed camera's live view. */
   dropCamera(cameraId: string): void {
     this.latest.delete(cameraId);
-  }
-
-  /** Whether a snapshot exists (live, being written or on disk). */
-  async has(track: TrackKey): Promise<boolean> {
-    return (await this.read(snapshotId(track), 'crop')) !== undefined;
   }
 
   /** A JPEG by id: encoded now for a live track, else read from disk; undefined when there is none. */
