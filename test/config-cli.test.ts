@@ -94,5 +94,5 @@ test('check-config never prints a password from the mqtt url', async () => {
   const result = checkConfig(file, { MQTT_PW: 'hunter2' });
   assert.equal(result.status, 0);
   assert.doesNotMatch(result.stdout, /hunter2/);
-  assert.match(result.stdout, /mqtt mqtt:\/\/user:\*\*\*@broker:1883\n$/);
+  assert.match(result.stdout, /mqtt mqtt:\/\/\*\*\*:\*\*\*@broker:1883\n$/);
 });

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { buildFfmpegCommand, ffmpegArgv, OutputStreamHeader, parseRawOutputStream, redactCredentials, videoFilterChain } from '../src/ingest/ffmpeg-command.js';
+import { buildFfmpegCommand, ffmpegArgv, OutputStreamHeader, parseRawOutputStream, videoFilterChain } from '../src/ingest/ffmpeg-command.js';
+import { redactCredentials } from '../src/core/redaction.js';
 import { RawFrameAssembler } from '../src/ingest/raw-frame-assembler.js';
 import { readFfmpegFrames } from '../src/ingest/ffmpeg-frames.js';
 import { HAVE_PETS, PETS_VIDEO } from './support/shared-data.js';

@@ -2,15 +2,8 @@ import type { Command } from 'commander';
 import { ExitCode } from '../core/exit-codes.js';
 import { ConfigError, formatConfigIssues } from '../config/issues.js';
 import type { CrosscamConfig } from '../config/schema.js';
+import { redactCredentials } from '../core/redaction.js';
 import { loadConfigWithCatalog } from '../pipeline/setup.js';
-
-/** `mqtt://user:secret@host` → `mqtt://user:***@host`: the summary must not print secrets. */
-function redactUrl(url: string): string {
-  if (!URL.canParse(url)) return url;
-  const parsed = new URL(url);
-  if (parsed.password !== '') parsed.password = '***';
-  return parsed.toString().replace(/\/$/, '');
-}
 
 function describeConfig(config: CrosscamConfig): string {
   const enabled = config.cameras.filter((camera) => camera.enabled).length;
@@ -23,7 +16,7 @@ function describeConfig(config: CrosscamConfig): string {
     : '';
   return (
     `config OK: node ${config.node_id}, ${cameras}, detector ${config.models.detector}, ` +
-    `reid ${reid.join(', ')}, mqtt ${redactUrl(config.mqtt.url)}${broker}`
+    `reid ${reid.join(', ')}, mqtt ${redactCredentials(config.mqtt.url)}${broker}`
   );
 }
 

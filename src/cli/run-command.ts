@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { ExitCode } from '../core/exit-codes.js';
 import { createLogger } from '../core/logger.js';
+import { SecretRedactor } from '../core/redaction.js';
 import { Daemon } from '../service/daemon.js';
 
 interface RunOptions {
@@ -9,8 +10,9 @@ interface RunOptions {
 }
 
 async function run(options: RunOptions): Promise<void> {
-  const logger = createLogger();
-  const daemon = await Daemon.start({ configFile: options.config, logger, ...(options.modelsDir ? { modelsDir: options.modelsDir } : {}) });
+  const redactor = new SecretRedactor();
+  const logger = createLogger({ redactor });
+  const daemon = await Daemon.start({ configFile: options.config, logger, redactor, ...(options.modelsDir ? { modelsDir: options.modelsDir } : {}) });
 
   // A stray rejection is a bug to log, not a reason to drop every camera.
   process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection'));

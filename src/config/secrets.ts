@@ -98,3 +98,15 @@ function readSecretFile(file: string, what: string, sources: SecretSources): str
     return { error: `cannot read ${what}: ${code ?? (error instanceof Error ? error.message : String(error))}` };
   }
 }
+
+/** The values of a validated config that are secrets: passwords, tokens, URL passwords. */
+export function configSecrets(config: { mqtt: { url: string; password?: string | undefined }; http: { token?: string | undefined }; cameras: readonly { url: string }[] }): string[] {
+  const urlPassword = (url: string): string | undefined => {
+    if (!URL.canParse(url)) return undefined;
+    const password = new URL(url).password;
+    return password === '' ? undefined : decodeURIComponent(password);
+  };
+  return [config.mqtt.password, config.http.token, urlPassword(config.mqtt.url), ...config.cameras.map((camera) => urlPassword(camera.url))].filter(
+    (value): value is string => value !== undefined && value !== '',
+  );
+}

@@ -100,8 +100,3 @@ export class OutputStreamHeader {
     return this.inOutputSection ? parseRawOutputStream(line) : undefined;
   }
 }
-
-/** Hides credentials in URLs before anything reaches a log line. */
-export function redactCredentials(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)([^/@\s:]+)(?::[^/@\s]*)?@/gi, '$1***:***@');
-}

@@ -1,7 +1,8 @@
 import ffmpeg from 'fluent-ffmpeg';
 import ffmpegInstaller from '@ffmpeg-installer/ffmpeg';
 import type { Frame } from '../core/types.js';
-import { buildFfmpegCommand, OutputStreamHeader, redactCredentials, type FfmpegCommand, type FfmpegSourceSpec, type RawStreamInfo } from './ffmpeg-command.js';
+import { buildFfmpegCommand, OutputStreamHeader, type FfmpegCommand, type FfmpegSourceSpec, type RawStreamInfo } from './ffmpeg-command.js';
+import { redactCredentials } from '../core/redaction.js';
 import { RawFrameAssembler } from './raw-frame-assembler.js';
 
 export const BUNDLED_FFMPEG_PATH: string = ffmpegInstaller.path;

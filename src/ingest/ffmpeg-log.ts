@@ -1,6 +1,6 @@
 import type { Logger } from '../core/logger.js';
 import type { Clock } from './clock.js';
-import { redactCredentials } from './ffmpeg-command.js';
+import { redactCredentials } from '../core/redaction.js';
 
 /** ffmpeg's levels that crosscam may forward, most severe first (it runs ffmpeg at `-loglevel level+info`). */
 export type FfmpegLogLevel = 'error' | 'warning' | 'info';

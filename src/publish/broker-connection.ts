@@ -1,5 +1,5 @@
 import type { Logger } from '../core/logger.js';
-import { redactCredentials } from '../ingest/ffmpeg-command.js';
+import { redactCredentials } from '../core/redaction.js';
 import type { BrokerClient, BrokerConnectOptions, BrokerConnector, IncomingMessage } from './broker-client.js';
 
 export interface Timers {

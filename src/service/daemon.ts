@@ -5,7 +5,10 @@
  */
 import { access } from 'node:fs/promises';
 import type { CameraConfig, CrosscamConfig } from '../config/schema.js';
+import { configSecrets } from '../config/secrets.js';
+import type { SecretRedactor } from '../core/redaction.js';
 import { ExitCode } from '../core/exit-codes.js';
+import { redactCredentials } from '../core/redaction.js';
 import type { Logger } from '../core/logger.js';
 import { OperatorError } from '../core/operator-error.js';
 import { openStateStore } from '../core/state-store.js';
@@ -34,6 +37,8 @@ import { SystemdWatchdog, systemdNotify } from './systemd-watchdog.js';
 export interface DaemonOptions {
   configFile: string;
   logger: Logger;
+  /** The logger's redactor: learns the config's secrets at start and on reload. */
+  redactor?: SecretRedactor;
   /** Overrides config models.dir. */
   modelsDir?: string;
 }
@@ -81,6 +86,7 @@ export class Daemon {
     const { logger } = options;
     const loaded = await readConfigFile(options.configFile);
     const { config } = loaded;
+    options.redactor?.remember(configSecrets(config));
     logger.level = config.log.level;
     await checkFileSources(config);
     const bus = new EventBus<DaemonEvents>(logger);
@@ -165,7 +171,7 @@ export class Daemon {
     for (const camera of config.cameras.filter((c) => c.enabled)) daemon.startCamera(camera);
     daemon.statsTimer = setInterval(() => daemon.publishStats(), config.mqtt.stats_interval_s * 1000);
     logger.info(
-      { node: config.node_id, cameras: [...daemon.workers.keys()], providers: models.providers, broker: broker?.url ?? config.mqtt.url },
+      { node: config.node_id, cameras: [...daemon.workers.keys()], providers: models.providers, broker: redactCredentials(broker?.url ?? config.mqtt.url) },
       `crosscam running: ${daemon.workers.size} cameras, node ${config.node_id}`,
     );
     await daemon.parts.watchdog.ready();
@@ -183,6 +189,7 @@ export class Daemon {
     try {
       next = (await readConfigFile(this.parts.options.configFile)).config;
       await checkFileSources(next);
+      this.parts.options.redactor?.remember(configSecrets(next));
     } catch (error) {
       logger.error({ err: error }, `config reload refused, keeping the running config: ${error instanceof Error ? error.message : String(error)}`);
       return;

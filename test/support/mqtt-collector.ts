@@ -25,6 +25,8 @@ export interface MqttCollectorOptions {
   clean?: boolean;
   /** Subscription QoS (default 1). */
   qos?: 0 | 1 | 2;
+  /** Passed to MQTT.js as they are: username, password, TLS material (ca, cert, key). */
+  connect?: Pick<IClientOptions, 'username' | 'password' | 'ca' | 'cert' | 'key' | 'rejectUnauthorized'>;
 }
 
 export interface MqttCollector {
@@ -61,6 +63,7 @@ export async function collectMqtt(options: MqttCollectorOptions): Promise<MqttCo
     reconnectPeriod: 500,
     connectTimeout: 5000,
     ...(options.clientId !== undefined ? { clientId: options.clientId } : {}),
+    ...options.connect,
     // MQTT 5 ends a session at disconnect unless told otherwise.
     ...(protocolVersion === 5 && !clean ? { properties: { sessionExpiryInterval: 3600 } } : {}),
   };
