@@ -9,9 +9,9 @@ import { fileURLToPath } from 'node:url';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const MAIN = path.join(ROOT, 'dist/src/cli/main.js');
 
-function checkConfig(file: string, env: Record<string, string> = {}) {
+function checkConfig(file: string, env: Record<string, string> = {}, args: string[] = []) {
   // A clean environment: nothing from the developer's shell leaks into the references.
-  const result = spawnSync(process.execPath, [MAIN, 'check-config', file], {
+  const result = spawnSync(process.execPath, [MAIN, 'check-config', file, ...args], {
     cwd: ROOT,
     encoding: 'utf8',
     env: { PATH: process.env.PATH ?? '', ...env },
@@ -55,21 +55,23 @@ test('check-config prints every problem as "<key.path>: <problem>" and exits 78'
 test('check-config reports an unknown model against the built-in catalog, and an unreadable file', async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'crosscam-check-config-'));
   const file = path.join(dir, 'model.yaml');
-  await writeFile(file, 'models: {detector: yolov99}\ncameras: [{id: a, url: /v.mp4}]\n');
+  await writeFile(file, 'models: {detector: yolov99}\ncameras: [{id: a, url: rtsp://cam/live}]\n');
   const unknownModel = checkConfig(file);
   assert.equal(unknownModel.status, 78);
   assert.equal(unknownModel.stderr, 'models.detector: unknown model "yolov99" (known: yolox-nano)\n');
 
+  // No file is missing input (66, as docs/deploy.md says), not a config error.
   const missing = checkConfig(path.join(dir, 'absent.yaml'));
-  assert.equal(missing.status, 78);
-  assert.equal(missing.stderr, `(root): cannot read config file ${path.join(dir, 'absent.yaml')}: ENOENT\n`);
+  assert.equal(missing.status, 66);
+  assert.equal(missing.stderr, `crosscam: cannot read config file ${path.join(dir, 'absent.yaml')}: ENOENT\n`);
 });
 
 test('check-config accepts the example (with its secrets provided) and the demo, printing a summary', async () => {
   const credentials = await mkdtemp(path.join(os.tmpdir(), 'crosscam-credentials-'));
   await writeFile(path.join(credentials, 'cam_yard_password'), 'yard\n');
   await writeFile(path.join(credentials, 'mqtt_password'), 'mqtt\n');
-  const example = checkConfig('config/crosscam.example.yaml', { CAM_GATE_PASSWORD: 'gate', CREDENTIALS_DIRECTORY: credentials });
+  // The example is for a device with /etc/crosscam/tls: only its schema is checked here.
+  const example = checkConfig('config/crosscam.example.yaml', { CAM_GATE_PASSWORD: 'gate', CREDENTIALS_DIRECTORY: credentials }, ['--schema-only']);
   assert.equal(example.stderr, '');
   assert.equal(example.status, 0);
   assert.equal(
@@ -90,7 +92,7 @@ test('check-config accepts the example (with its secrets provided) and the demo,
 test('check-config never prints a password from the mqtt url', async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'crosscam-check-config-'));
   const file = path.join(dir, 'auth.yaml');
-  await writeFile(file, 'mqtt: {url: "mqtt://user:${ENV:MQTT_PW}@broker:1883"}\ncameras: [{id: a, url: /v.mp4}]\n');
+  await writeFile(file, `mqtt: {url: "mqtt://user:\${ENV:MQTT_PW}@broker:1883"}\ncameras: [{id: a, url: rtsp://cam/live}]\ngallery: {path: ${dir}/g}\nsnapshots: {path: ${dir}/s}\n`);
   const result = checkConfig(file, { MQTT_PW: 'hunter2' });
   assert.equal(result.status, 0);
   assert.doesNotMatch(result.stdout, /hunter2/);

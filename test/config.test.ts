@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { OperatorError } from '../src/core/operator-error.js';
 import assert from 'node:assert/strict';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -330,11 +331,12 @@ colour: blue
   );
 });
 
-test('loadConfig: an unreadable file and a failing model catalog are ConfigErrors with issues', async () => {
+test('loadConfig: an unreadable file is missing input (exit 66); a failing model catalog is a ConfigError', async () => {
   const missing = path.join(os.tmpdir(), 'crosscam-no-such-config.yaml');
   await assert.rejects(loadConfig(missing), (error: unknown) => {
-    assert.ok(error instanceof ConfigError);
-    assert.deepEqual(error.issues, [{ path: '(root)', message: `cannot read config file ${missing}: ENOENT` }]);
+    assert.ok(error instanceof OperatorError);
+    assert.equal(error.exitCode, 66);
+    assert.equal(error.message, `cannot read config file ${missing}: ENOENT`);
     return true;
   });
 

@@ -33,3 +33,21 @@ test('the unit passes systemd-analyze verify, is Type=notify with a watchdog, an
   await writeFile(broken, unit.replace('Type=notify', 'Type=notifyy'));
   assert.match(await verify(broken), /Failed to parse service type/);
 });
+
+test('the unit hides its processes (camera URLs in ffmpeg argv), keeps files private and scores ≤ 1.5 in systemd-analyze security', { skip: existsSync(ANALYZE) ? false : 'systemd-analyze not installed' }, async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'crosscam-unit-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const unit = await readFile(UNIT, 'utf8');
+  const copy = path.join(dir, 'crosscam.service');
+  await writeFile(copy, unit);
+  const settings = unit.split('\n').filter((line) => /^[A-Za-z]+=/.test(line));
+  for (const setting of ['ProtectProc=invisible', 'ProcSubset=pid', 'UMask=0077', 'RemoveIPC=yes', 'PrivateUsers=yes', 'SystemCallFilter=~@privileged @resources', 'RestartPreventExitStatus=66 78']) {
+    assert.ok(settings.includes(setting), `${setting} is set`);
+  }
+  assert.ok(!settings.some((line) => line.startsWith('SupplementaryGroups=')), 'the video group is only in the Jetson drop-in');
+  const jetson = await readFile(path.resolve(import.meta.dirname, '../../systemd/jetson-gpu.conf'), 'utf8');
+  assert.match(jetson, /^SupplementaryGroups=video$/m);
+  const { stdout } = await run(ANALYZE, ['security', '--offline=yes', '--no-pager', copy]);
+  const exposure = Number(/Overall exposure level for crosscam\.service: ([\d.]+)/.exec(stdout)?.[1]);
+  assert.ok(exposure <= 1.5, `exposure ${exposure} ≤ 1.5`);
+});

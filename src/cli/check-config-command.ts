@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { ExitCode } from '../core/exit-codes.js';
+import { environmentIssues } from '../config/environment.js';
 import { ConfigError, formatConfigIssues } from '../config/issues.js';
 import type { CrosscamConfig } from '../config/schema.js';
 import { redactCredentials } from '../core/redaction.js';
@@ -23,11 +24,17 @@ function describeConfig(config: CrosscamConfig): string {
 export function registerCheckConfigCommand(program: Command): void {
   program
     .command('check-config')
-    .description('validate a config file: prints every problem as "<key.path>: <problem>" (exit 78) or a summary')
+    .description(
+      'validate a config file and what `run` needs of this machine (TLS files, file cameras, writable state directories, room for the gallery): ' +
+        'prints every problem as "<key.path>: <problem>" (exit 78) or a summary',
+    )
     .argument('<file>', 'config file (YAML)')
-    .action(async (file: string) => {
+    .option('--schema-only', 'check the file alone, not this machine (for a config meant for another device)')
+    .action(async (file: string, options: { schemaOnly?: boolean }) => {
       try {
         const { config } = await loadConfigWithCatalog(file);
+        const environment = options.schemaOnly === true ? [] : environmentIssues(config);
+        if (environment.length > 0) throw new ConfigError(environment, file);
         process.stdout.write(`${describeConfig(config)}\n`);
       } catch (error) {
         if (!(error instanceof ConfigError)) throw error;

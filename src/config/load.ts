@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import { parseDocument, type Document } from 'yaml';
+import { ExitCode } from '../core/exit-codes.js';
+import { OperatorError } from '../core/operator-error.js';
 import { ConfigError, formatKeyPath, ROOT_PATH, type ConfigIssue, type RawConfigIssue } from './issues.js';
 import { describeIssue, fromZodIssue } from './messages.js';
 import { cameraReferenceIssues, modelReferenceIssues, type KnownModels } from './references.js';
@@ -66,14 +68,15 @@ export function parseConfig(text: string, options: ParseConfigOptions = {}): Par
   return { ok: true, config: result.data };
 }
 
-/** Reads, parses and validates a config file; throws ConfigError listing every problem. */
+/** Reads, parses and validates a config file; throws ConfigError listing every problem (OperatorError, exit 66, when it cannot be read). */
 export async function loadConfig(file: string, options: LoadConfigOptions = {}): Promise<CrosscamConfig> {
   let text: string;
   try {
     text = options.text ?? (options.readFile ?? readUtf8)(file);
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-    throw new ConfigError([{ path: ROOT_PATH, message: `cannot read config file ${file}: ${reason}` }], file);
+    // Missing input (sysexits 66), not an invalid config: there is no key to name.
+    throw new OperatorError(`cannot read config file ${file}: ${reason}`, ExitCode.NO_INPUT);
   }
   const parsed = parseConfig(text, options);
   if (!parsed.ok) throw new ConfigError(parsed.issues, file);

@@ -22,6 +22,8 @@ const TYPE_NAMES: Record<string, string> = {
 function typeName(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'number' && Number.isNaN(value)) return 'not-a-number (.nan)';
+  if (typeof value === 'number' && !Number.isFinite(value)) return 'infinity (.inf)';
   if (typeof value === 'number' && !Number.isInteger(value)) return 'a fraction';
   return TYPE_NAMES[typeof value] ?? typeof value;
 }

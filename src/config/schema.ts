@@ -291,7 +291,9 @@ export const featuresSchema = z.strictObject({
 
 export const gallerySchema = z.strictObject({
   path: filePath.default('/var/lib/crosscam/gallery'),
-  map_size_mb: z.int().min(16).default(2048),
+  // The gallery's size limit (enforced by crosscam: lmdb-js grows its map by itself). Above 1 TiB
+  // LMDB's reservation of address space can crash the process outright.
+  map_size_mb: z.int().min(16).max(1_048_576).default(2048),
   retention: z
     .strictObject({
       sightings_days: seconds.default(30),

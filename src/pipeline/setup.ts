@@ -2,6 +2,7 @@
  * From a validated config to running vision models: the one place that maps config
  * sections onto stage options, shared by `run`, `process` and the evaluations.
  */
+import { environmentIssues } from '../config/environment.js';
 import { ConfigError, formatConfigIssues } from '../config/issues.js';
 import { stringify as stringifyYaml } from 'yaml';
 import { loadConfig, parseConfig } from '../config/load.js';
@@ -48,6 +49,12 @@ export async function readConfigFile(file: string, text?: string): Promise<Loade
     if (error instanceof ConfigError) throw new OperatorError(`invalid config file ${file}:\n${formatConfigIssues(error.issues)}`, ExitCode.CONFIG);
     throw error;
   }
+}
+
+/** What `run` needs of this machine (environmentIssues), as one operator error (exit 78) naming each key. */
+export function assertStartupEnvironment(file: string, config: CrosscamConfig): void {
+  const issues = environmentIssues(config);
+  if (issues.length > 0) throw new OperatorError(`config file ${file} cannot run on this machine:\n${formatConfigIssues(issues)}`, ExitCode.CONFIG);
 }
 
 /**

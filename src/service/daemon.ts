@@ -3,20 +3,16 @@
  * typed event bus. Stages start in data-flow order and stop in reverse; SIGHUP reloads
  * the cameras, SIGTERM drains (see stop()).
  */
-import { access } from 'node:fs/promises';
 import type { CameraConfig, CrosscamConfig } from '../config/schema.js';
 import { configSecrets } from '../config/secrets.js';
 import type { SecretRedactor } from '../core/redaction.js';
-import { ExitCode } from '../core/exit-codes.js';
 import { redactCredentials } from '../core/redaction.js';
 import type { Logger } from '../core/logger.js';
-import { OperatorError } from '../core/operator-error.js';
 import { openStateStore } from '../core/state-store.js';
 import type { Gallery } from '../gallery/gallery.js';
 import { CameraSource } from '../ingest/camera-source.js';
-import { sourceKind } from '../ingest/ffmpeg-command.js';
 import { CameraPipeline } from '../pipeline/camera-pipeline.js';
-import { cameraPipelineOptions, openVisionModels, readConfigFile, type VisionModels } from '../pipeline/setup.js';
+import { assertStartupEnvironment, cameraPipelineOptions, openVisionModels, readConfigFile, type VisionModels } from '../pipeline/setup.js';
 import { createOperatorSurface, type OperatorSurface } from '../http/operator-surface.js';
 import { buildStatsMessage } from '../publish/builders.js';
 import { homeAssistantDiscovery } from '../publish/home-assistant.js';
@@ -41,19 +37,6 @@ export interface DaemonOptions {
   redactor?: SecretRedactor;
   /** Overrides config models.dir. */
   modelsDir?: string;
-}
-
-/** File cameras must exist at start: a typo is a config problem, not a camera outage. */
-async function checkFileSources(config: CrosscamConfig): Promise<void> {
-  for (const camera of config.cameras.filter((c) => c.enabled && sourceKind(c.url) === 'file')) {
-    const file = camera.url.replace(/^file:\/\//i, '');
-    await access(file).catch(() => {
-      throw new OperatorError(
-        `camera ${camera.id}: video file ${file} not found (for the demo, put the PETS09-S2L1 clip at ../shared/data/PETS09-S2L1/vtest.avi or set CROSSCAM_DEMO_VIDEO)`,
-        ExitCode.NO_INPUT,
-      );
-    });
-  }
 }
 
 export class Daemon {
@@ -88,7 +71,7 @@ export class Daemon {
     const { config } = loaded;
     options.redactor?.remember(configSecrets(config));
     logger.level = config.log.level;
-    await checkFileSources(config);
+    assertStartupEnvironment(options.configFile, config);
     const bus = new EventBus<DaemonEvents>(logger);
     // Metrics read the stages when scraped; they exist only once the daemon does.
     const late: { daemon?: Daemon } = {};
@@ -188,7 +171,7 @@ export class Daemon {
     let next: CrosscamConfig;
     try {
       next = (await readConfigFile(this.parts.options.configFile)).config;
-      await checkFileSources(next);
+      assertStartupEnvironment(this.parts.options.configFile, next);
       this.parts.options.redactor?.remember(configSecrets(next));
     } catch (error) {
       logger.error({ err: error }, `config reload refused, keeping the running config: ${error instanceof Error ? error.message : String(error)}`);
