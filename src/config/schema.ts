@@ -61,7 +61,8 @@ const ffmpegSchema = z
     loglevel: z.enum(['error', 'warning', 'info']).default('error'),
     rtsp_timeout_s: seconds.default(10),
     stall_timeout_s: seconds.default(20),
-    // Restart backoff: the delay doubles after each consecutive failure, up to the maximum.
+    // Restart backoff: the delay doubles after each consecutive failure, up to the maximum; a
+    // session that delivered a frame resets it.
     restart_delay_s: seconds.default(10),
     restart_delay_max_s: seconds.default(120),
   })

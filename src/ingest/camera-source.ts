@@ -28,12 +28,11 @@ export interface CameraSourceOptions {
   /** Delay before a restart; doubles with each consecutive failure up to `restartDelayMaxS`. */
   restartDelayS?: number;
   restartDelayMaxS?: number;
-  /** A run that delivered frames for at least this long resets the backoff. */
-  healthyRunS?: number;
   /** Consecutive failures after which the camera is reported offline (it keeps retrying). */
   offlineAfterFailures?: number;
   /** Lowest ffmpeg stderr level forwarded to the log. */
   ffmpegLogLevel?: FfmpegLogLevel;
+  /** Already bound to the camera (the daemon passes a child logger with `camera`). */
   logger: Logger;
   clock?: Clock;
 }
@@ -110,7 +109,7 @@ export class CameraSource extends EventEmitter<CameraSourceEvents> {
   constructor(private readonly options: CameraSourceOptions) {
     super();
     this.clock = options.clock ?? systemClock;
-    this.log = options.logger.child({ camera: options.cameraId });
+    this.log = options.logger;
     this.logSummary = new FfmpegLogSummary({ logger: this.log, clock: this.clock, level: options.ffmpegLogLevel ?? 'error' });
     this.stallMs = (options.stallTimeoutS ?? 20) * 1000;
     this.since = this.clock.now();
@@ -307,8 +306,9 @@ export class CameraSource extends EventEmitter<CameraSourceEvents> {
     if (run.stopping) return;
 
     const reason = redactCredentials(run.failure ?? run.lastErrorLine ?? exitReason);
-    const healthyMs = (this.options.healthyRunS ?? 30) * 1000;
-    if (run.firstFrameAt !== null && run.lastFrameAt! - run.firstFrameAt >= healthyMs) this.failures = 0;
+    // A session that went online proves the camera reachable: a camera that drops every few
+    // seconds reconnects after restart_delay_s each time instead of climbing to the maximum.
+    if (run.firstFrameAt !== null) this.failures = 0;
     this.failures += 1;
     const baseMs = (this.options.restartDelayS ?? 10) * 1000;
     const delayMs = Math.min(baseMs * 2 ** (this.failures - 1), (this.options.restartDelayMaxS ?? 120) * 1000);

@@ -6,6 +6,8 @@
 import type { CameraConfig, CrosscamConfig } from '../config/schema.js';
 import { configSecrets } from '../config/secrets.js';
 import type { SecretRedactor } from '../core/redaction.js';
+import { ExitCode } from '../core/exit-codes.js';
+import { OperatorError } from '../core/operator-error.js';
 import { redactCredentials } from '../core/redaction.js';
 import type { Logger } from '../core/logger.js';
 import { openStateStore } from '../core/state-store.js';
@@ -94,8 +96,11 @@ export class Daemon {
     });
     const store = openStateStore({ path: config.gallery.path, mapSizeMb: config.gallery.map_size_mb });
     const { gallery, matcher, matchStage } = createIdentityStage(config, { store, bus, logger });
-    const broker = config.mqtt.embedded_broker.enabled
-      ? await startEmbeddedBroker({ host: config.mqtt.embedded_broker.host, port: config.mqtt.embedded_broker.port, logger })
+    const { embedded_broker: embedded } = config.mqtt;
+    const broker = embedded.enabled
+      ? await startEmbeddedBroker({ host: embedded.host, port: embedded.port, logger }).catch((error: NodeJS.ErrnoException) => {
+          throw new OperatorError(`mqtt.embedded_broker.port: cannot listen on ${embedded.host}:${embedded.port} (${error.code ?? error.message}); choose a free port or disable the embedded broker`, ExitCode.CONFIG);
+        })
       : undefined;
     const outbox = new Outbox(store, { maxMessages: config.mqtt.outbox.max_messages, logger });
     const commands = operatorCommands({ gallery, matcher, embedders: models.embedders, ...(surface.snapshots ? { snapshots: surface.snapshots } : {}) });
