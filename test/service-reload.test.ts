@@ -25,6 +25,7 @@ test('SIGHUP adds, changes and removes cameras without restarting the others; a 
   const camera = (id: string, filter: string) => ({ id, url: PETS_VIDEO, ffmpeg: { filter }, file: { realtime: true, loop: true } });
   const config = (cameras: object[]) => ({
     node_id: 'reload',
+    service: { status_interval_s: 1 },
     detect: { fps: 2, classes: ['person'] },
     cameras,
     mqtt: { url: `mqtt://127.0.0.1:${port}`, protocol_version: 4, embedded_broker: { enabled: true, host: '127.0.0.1', port } },
@@ -44,6 +45,8 @@ test('SIGHUP adds, changes and removes cameras without restarting the others; a 
   const statesOf = (id: string) =>
     mqtt.messages.filter((m) => m.topic === `crosscam/reload/cameras/${id}/status` && typeof m.payload === 'object').map((m) => (m.payload as CameraStatusMessage).state);
   await mqtt.waitFor(status('left', 'online'), 30_000, 'left online');
+  // Re-published every service.status_interval_s with the measured rate (it was 0 in every message).
+  await mqtt.waitFor((m) => status('left', 'online')(m) && (m.payload as CameraStatusMessage).fps > 1, 10_000, 'left status with its fps');
 
   // Add a camera.
   await writeFile(configFile, stringify(config([camera('left', 'crop=iw/2:ih:0:0'), camera('right', 'crop=iw/2:ih:iw/2:0')])));

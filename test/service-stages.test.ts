@@ -39,6 +39,7 @@ class ScriptedSource extends EventEmitter {
   start(): void {}
   async stop(): Promise<void> {
     this.stopped = true;
+    this.emit('status', this.status()); // as CameraSource: its final state change
   }
   async *frames(): AsyncGenerator<LiveFrame> {
     for (const { session, index } of this.script) {
@@ -46,6 +47,38 @@ class ScriptedSource extends EventEmitter {
     }
   }
 }
+
+test('camera worker: the status is re-emitted every status interval with its current fps, and not after stop', async () => {
+  const bus = new EventBus<DaemonEvents>(silent);
+  const seen = record(bus);
+  let release: () => void = () => undefined;
+  const source = new (class extends ScriptedSource {
+    override async *frames(): AsyncGenerator<LiveFrame> {
+      await new Promise<void>((resolve) => (release = resolve)); // no frames: status only
+    }
+  })([]);
+  const pipeline = new CameraPipeline({
+    cameraId: 'gate',
+    detector: { detect: async () => [] },
+    embedders: {},
+    filter: { classes: ['person'], minScore: 0.3, minBoxHeight: 0, masks: [] },
+    bestCrops: 3,
+    minCropQuality: 0,
+  });
+  const worker = new CameraWorker({ source: source as never, pipeline, bus, logger: silent, zones: [], updateIntervalS: 1, statusIntervalS: 0.05 });
+  worker.start();
+  await new Promise((resolve) => setTimeout(resolve, 280));
+  const stopping = worker.stop();
+  release();
+  await stopping;
+  const online = seen.status.filter((status) => status.state === 'online');
+  assert.ok(online.length >= 4, `re-emitted while running (${online.length} times in 280 ms at 50 ms)`);
+  assert.ok(online.every((status) => status.fps === 5), 'with the current fps');
+  const count = seen.status.length;
+  await new Promise((resolve) => setTimeout(resolve, 120));
+  assert.equal(seen.status.length, count, 'nothing after stop');
+  assert.equal(seen.status.at(-1)!.state, 'offline');
+});
 
 const walker = (index: number): Detection[] => [{ box: { x1: 40 + 2 * index, y1: 100, x2: 80 + 2 * index, y2: 200 }, score: 0.9, objectClass: 'person' }];
 
@@ -85,7 +118,7 @@ test('camera worker: new, throttled updates, ready after K crops, tracks end at 
   assert.deepEqual(seen.track[0].zones, ['left-side']);
   assert.deepEqual(seen.track.at(-1)!.zones, ['left-side'], 'session 2 restarts at the left');
   assert.deepEqual(seen.track.find((e) => e.sighting.lastFrameIndex === 17)!.zones, []);
-  assert.equal(seen.status.at(-1)!.state, 'offline');
+  assert.deepEqual(seen.status.map((status) => status.state), ['online', 'offline'], 'one status at start, one offline at stop (not two)');
   const stats = worker.takeStats();
   assert.equal(stats.processedFrames, 26);
 });

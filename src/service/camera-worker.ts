@@ -26,6 +26,8 @@ export interface CameraWorkerOptions {
   readyAfterCrops?: number;
   /** Keeps the pixels of each track's best crop for its snapshots. */
   snapshots?: Pick<SnapshotStore, 'observe'>;
+  /** The status (with its current fps) is re-emitted this often besides each state change; undefined: only on changes. */
+  statusIntervalS?: number;
   now?: () => number;
 }
 
@@ -62,6 +64,7 @@ export class CameraWorker {
   private readonly detections: Partial<Record<ObjectClass, number>> = {};
   private interval: Interval;
   private loop: Promise<void> | undefined;
+  private statusTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: CameraWorkerOptions) {
     this.cameraId = options.source.cameraId;
@@ -81,15 +84,21 @@ export class CameraWorker {
     this.options.source.on('status', (status) => this.options.bus.emit('cameraStatus', status));
     this.options.source.start();
     this.options.bus.emit('cameraStatus', this.options.source.status());
+    // A state change is emitted with the fps of that moment (0 when it comes online); the
+    // periodic one carries the rate actually measured.
+    if (this.options.statusIntervalS !== undefined) {
+      this.statusTimer = setInterval(() => this.options.bus.emit('cameraStatus', this.options.source.status()), this.options.statusIntervalS * 1000);
+      this.statusTimer.unref();
+    }
     this.loop = this.run();
   }
 
   /** Stops the source, lets the frame in hand finish, then ends every live track. */
   async stop(): Promise<void> {
-    await this.options.source.stop();
+    clearInterval(this.statusTimer);
+    await this.options.source.stop(); // emits the final `offline` status itself
     await this.loop;
     this.tracks.finish();
-    this.options.bus.emit('cameraStatus', this.options.source.status());
   }
 
   /** Figures since the previous call. */

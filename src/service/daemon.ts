@@ -234,6 +234,7 @@ export class Daemon {
       logger,
       zones: camera.zones,
       updateIntervalS: this.config.track.update_interval_s,
+      statusIntervalS: this.config.service.status_interval_s,
       ...(this.config.matching.decide_early ? { readyAfterCrops: this.config.embed.best_crops } : {}),
       ...(parts.surface.snapshots ? { snapshots: parts.surface.snapshots } : {}),
     });
