@@ -74,6 +74,14 @@ test('ffmpeg log lines: level and context are parsed, addresses and credentials 
   assert.equal(isFfmpegError(parseFfmpegLogLine('[warning] x')), false);
 });
 
+test('ffmpeg log summary at info: blank ffmpeg lines are not forwarded as empty log lines', () => {
+  const { logger, lines } = memoryLogger();
+  const summary = new FfmpegLogSummary({ logger, clock: new FakeClock(), level: 'info' });
+  for (const line of ['[info] ', '', '   ', '[info] Input #0, rtsp, from x:', '[info]']) summary.add(parseFfmpegLogLine(line));
+  summary.flush();
+  assert.deepEqual(lines.map((line) => (JSON.parse(line) as { msg: string }).msg), ['Input #0, rtsp, from x:']);
+});
+
 test('ffmpeg log summary: level filter, repeats logged once with a count, rate limit with a suppressed count', () => {
   const clock = new FakeClock();
   const { logger, lines } = memoryLogger();

@@ -60,7 +60,8 @@ export class FfmpegLogSummary {
   }
 
   add(line: FfmpegLogLine): void {
-    if ((SEVERITY[line.level] ?? SEVERITY.info) > this.threshold) return;
+    // ffmpeg ends some blocks with a bare `[info] ` line: nothing to tell.
+    if (line.message === '' || (SEVERITY[line.level] ?? SEVERITY.info) > this.threshold) return;
     if (this.last && this.last.level === line.level && this.last.message === line.message) {
       if (this.lastLogged) this.repeats += 1;
       else this.suppressed += 1;
