@@ -7,6 +7,7 @@ import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import assert from 'node:assert/strict';
 import { boxHeight, clipBox, type Box } from '../src/core/geometry.js';
+import type { Frame } from '../src/core/types.js';
 import { createLogger } from '../src/core/logger.js';
 import { DEFAULT_DETECTOR_TUNING, openDetector } from '../src/detect/detector.js';
 import { FramePreprocessor } from '../src/detect/preprocess.js';
@@ -108,4 +109,33 @@ test('YOLOX-Nano on PETS09-S2L1: recall of people >= 50 px and precision of pers
   // measured 0.909 and 0.789 with the default tuning; the floors leave room for other providers' arithmetic
   assert.ok(recall >= 0.86, `recall ${recall}`);
   assert.ok(precision >= 0.74, `precision ${precision}`);
+});
+
+test('setOutputFilter: a detector opened for cars only finds the people once a camera wants them (SIGHUP), from the new lowest score', { skip: NEEDS_SHARED }, async () => {
+  const detector = await openDetector({
+    entry: await yoloxEntry(),
+    modelsDir: SHARED_MODELS_DIR,
+    providers: [{ name: 'cpu' }],
+    classes: ['car'],
+    intraOpThreads: 1,
+    logger: createLogger({ level: 'warn', pretty: false }),
+    ...DEFAULT_DETECTOR_TUNING,
+    minScore: 0.9,
+  });
+  try {
+    let frame: Frame | undefined;
+    for await (const first of readFfmpegFrames({ url: PETS_VIDEO, cameraId: 'pets' })) {
+      frame = first;
+      break;
+    }
+    assert.equal((await detector.detect(frame!)).length, 0, 'no car scores 0.9 here, people are not kept');
+    detector.setOutputFilter({ classes: ['person'], minScore: 0.6 });
+    const strict = await detector.detect(frame!);
+    detector.setOutputFilter({ classes: ['person'], minScore: 0.3 });
+    const permissive = await detector.detect(frame!);
+    assert.ok(strict.length > 0 && strict.every((d) => d.objectClass === 'person' && d.score >= 0.6), 'people now kept, from 0.6');
+    assert.ok(permissive.length > strict.length && permissive.every((d) => d.objectClass === 'person' && d.score >= 0.3), `more people from 0.3 (${permissive.length} vs ${strict.length})`);
+  } finally {
+    await detector.release();
+  }
 });

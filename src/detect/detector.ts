@@ -73,7 +73,7 @@ export class Detector {
   private readonly session: ort.InferenceSession;
   private readonly preprocessor: FramePreprocessor;
   private readonly decode: OutputDecoder;
-  private readonly decodeOptions: DecodeOptions;
+  private decodeOptions: DecodeOptions;
   private readonly candidates = new CandidateList();
   private readonly tuning: DetectorTuning;
   /** Preallocated output when its shape is fixed; otherwise onnxruntime allocates one per run. */
@@ -104,6 +104,19 @@ export class Detector {
     } else {
       this.fetches = [output.name];
     }
+  }
+
+  /**
+   * Changes which classes the network's output keeps and from which score, for the calls
+   * queued after this one: the union and the lowest score over the running cameras, each of
+   * which filters further (a camera added by SIGHUP may want classes the others do not).
+   */
+  setOutputFilter(filter: { classes: readonly ObjectClass[]; minScore: number }): void {
+    const classCount = this.decodeOptions.classLookup.length;
+    const next: DecodeOptions = { minScore: filter.minScore, classLookup: buildClassLookup(this.entry.detector.classMap, classCount, filter.classes) };
+    this.queue = this.queue.then(() => {
+      this.decodeOptions = next;
+    });
   }
 
   /** Detections in frame pixels, highest score first. */

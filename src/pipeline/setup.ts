@@ -150,6 +150,17 @@ export interface OpenVisionModelsOptions extends LoadedConfig {
   onInference?: (model: string, provider: ExecutionProviderName, seconds: number) => void;
 }
 
+/**
+ * What the shared detector keeps of its output: per-camera tuning is applied after
+ * detection, so the network keeps the union of the cameras' classes from the lowest score.
+ */
+export function detectorOutputFilter(cameras: readonly CameraConfig[]): { classes: ObjectClass[]; minScore: number } {
+  return {
+    classes: [...new Set(cameras.flatMap((camera) => camera.detect.classes))],
+    minScore: Math.min(...cameras.map((camera) => camera.detect.min_score)),
+  };
+}
+
 /** Loads the detector and the re-ID models the config names, each on its best available provider. */
 export async function openVisionModels(options: OpenVisionModelsOptions): Promise<VisionModels> {
   const { config, catalog, logger } = options;
@@ -157,7 +168,7 @@ export async function openVisionModels(options: OpenVisionModelsOptions): Promis
   const providers = providerRequests(config.runtime);
   const threads = { intraOpThreads: config.runtime.intra_op_threads, interOpThreads: config.runtime.inter_op_threads };
   const detectorEntry: DetectorModelEntry = catalogEntry(catalog, config.models.detector, 'detector');
-  const classes = [...new Set(config.cameras.flatMap((camera) => camera.detect.classes))];
+  const { classes, minScore } = detectorOutputFilter(config.cameras);
   const detector = await openDetector({
     entry: detectorEntry,
     modelsDir,
@@ -165,8 +176,7 @@ export async function openVisionModels(options: OpenVisionModelsOptions): Promis
     classes,
     logger,
     intraOpThreads: threads.intraOpThreads,
-    // Per-camera tuning is applied after detection; the network keeps the most permissive settings.
-    minScore: Math.min(...config.cameras.map((camera) => camera.detect.min_score)),
+    minScore,
     nmsIou: config.detect.nms_iou,
     minBoxHeight: 0,
     ...(options.onInference ? { onInference: options.onInference } : {}),

@@ -14,7 +14,7 @@ import { openStateStore } from '../core/state-store.js';
 import type { Gallery } from '../gallery/gallery.js';
 import { CameraSource } from '../ingest/camera-source.js';
 import { CameraPipeline } from '../pipeline/camera-pipeline.js';
-import { assertStartupEnvironment, cameraPipelineOptions, openVisionModels, readConfigFile, type VisionModels } from '../pipeline/setup.js';
+import { assertStartupEnvironment, cameraPipelineOptions, detectorOutputFilter, openVisionModels, readConfigFile, type VisionModels } from '../pipeline/setup.js';
 import { createOperatorSurface, type OperatorSurface } from '../http/operator-surface.js';
 import { buildStatsMessage } from '../publish/builders.js';
 import { homeAssistantDiscovery } from '../publish/home-assistant.js';
@@ -191,6 +191,8 @@ export class Daemon {
     );
     this.config = { ...this.config, cameras: next.cameras, log: next.log };
     logger.level = next.log.level;
+    // New cameras may want classes or scores the detector was opened without.
+    if (wanted.size > 0) this.parts.models.detector.setOutputFilter(detectorOutputFilter([...wanted.values()]));
     for (const camera of wanted.values()) if (!this.workers.has(camera.id)) this.startCamera(camera);
     this.announceToHomeAssistant(changed.map((c) => c.camera.id).filter((id) => !wanted.has(id)));
     if (sections.length > 0) logger.warn({ sections }, `config sections ${sections.join(', ')} changed: they take effect at the next restart`);
