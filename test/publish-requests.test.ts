@@ -98,3 +98,37 @@ test('messages outside request/<command> are not requests', async () => {
   const response = await answerRequest({ topic: 'crosscam/edge-1/request/a/b', payload: Buffer.from('{}') }, { topics, commands: {}, logger });
   assert.equal(response, null);
 });
+
+test('limits: an oversized request is refused unread, error messages and echoed names are cut, an oversized result is refused', async () => {
+  const { logger } = memoryLogger();
+  const commands: CommandRegistry = {
+    dump: defineCommand(z.strictObject({ items: z.int().min(0) }), async (input) => ({ items: Array.from({ length: input.items }, (_, i) => `item-${i}`) })),
+  };
+  const limits = { maxRequestBytes: 1024 * 1024, maxResponseBytes: 4096, maxMessageChars: 300 };
+  const ask = async (command: string, payload: string) => {
+    const response = await answerRequest({ topic: `crosscam/edge-1/request/${command}`, payload: Buffer.from(payload) }, { topics, commands, logger, limits });
+    assert.ok(response);
+    const body = JSON.parse(response.payload) as { ok: boolean; error?: { code: string; message: string }; result?: { items: string[] } };
+    assert.deepEqual(schemaErrors('response', body), []);
+    return { size: response.payload.length, body };
+  };
+
+  const tooLarge = await ask('dump', JSON.stringify({ items: 1, pad: 'x'.repeat(1024 * 1024) }));
+  assert.equal(tooLarge.body.error?.code, 'too_large');
+
+  // ~60,000 unknown keys in under 1 MB: zod lists every one; the answer stays small.
+  const keys = Object.fromEntries(Array.from({ length: 60_000 }, (_, i) => [`k${i}`, 1]));
+  const unknownKeys = await ask('dump', JSON.stringify({ items: 1, ...keys }));
+  assert.equal(unknownKeys.body.error?.code, 'invalid_input');
+  assert.ok(unknownKeys.size < 1000, `answer of ${unknownKeys.size} bytes`);
+  assert.match(unknownKeys.body.error!.message, /… \(\d+ more characters\)$/);
+
+  const longName = await ask('x'.repeat(60_000), '{}');
+  assert.equal(longName.body.error?.code, 'unknown_command');
+  assert.ok(longName.size < 500, `the 60 KB name is not echoed (${longName.size} bytes)`);
+
+  assert.equal((await ask('dump', JSON.stringify({ items: 10 }))).body.result?.items.length, 10);
+  const tooBig = await ask('dump', JSON.stringify({ items: 10_000 }));
+  assert.equal(tooBig.body.error?.code, 'response_too_large');
+  assert.match(tooBig.body.error!.message, /requests\.max_response_kb \(4\)/);
+});

@@ -42,7 +42,7 @@ test('operator commands: enrol from an image, lookup, identities, forget, and cl
       return tracks.length * 2;
     },
   };
-  const commands = operatorCommands({ gallery, matcher, embedders: { person: embedder }, snapshots });
+  const commands = operatorCommands({ gallery, matcher, embedders: { person: embedder }, snapshots, watchlist: { max: 100, perMinute: 100 } });
   const png = await sharp({ create: { width: 32, height: 64, channels: 4, background: { r: 200, g: 10, b: 10, alpha: 1 } } }).png().toBuffer();
 
   const enrolled = (await commands.enrol.handle(commands.enrol.input.parse({ image: png.toString('base64'), label: 'red coat' }))) as Record<string, unknown>;
@@ -88,4 +88,35 @@ test('operator commands: enrol from an image, lookup, identities, forget, and cl
     (error: CommandError) => error.code === 'unsupported' && /no re-ID model is configured for car/.test(error.message),
   );
   assert.equal(commands.enrol.input.safeParse({ image: 'not base64 !!!', label: 'x' }).success, false, 'malformed input is refused before the handler');
+});
+
+test('enrolment is capped per class (matching.watchlist.max) and rate-limited (per_minute), with clear error codes', async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'crosscam-commands-'));
+  const store = openStateStore({ path: dir, mapSizeMb: 64 });
+  t.after(async () => {
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  const gallery = new Gallery({ store, space: RAW_SPACE, momentum: 0.9, exemplarsPerIdentity: 3, retention: { sightingsDays: 30, identitiesDays: 90 } });
+  const matcher = new Matcher({ gallery, classes: CLASSES, windowS: 600, sameCamera: { enabled: true, minGapS: 10 }, minTrackQuality: 0.1 });
+  let embeds = 0;
+  const embedder = { embed: async () => [normalised(Float32Array.of(1, (embeds += 1), 0))] };
+  let clock = 1_000_000;
+  const commands = operatorCommands({ gallery, matcher, embedders: { person: embedder }, watchlist: { max: 3, perMinute: 2 }, now: () => clock });
+  const png = (await sharp({ create: { width: 8, height: 16, channels: 3, background: { r: 1, g: 2, b: 3 } } }).png().toBuffer()).toString('base64');
+  const enrol = (label: string) => commands.enrol.handle(commands.enrol.input.parse({ image: png, label }));
+
+  await enrol('a');
+  clock += 1_000;
+  await enrol('b');
+  await assert.rejects(enrol('c'), (error: CommandError) => error.code === 'rate_limited' && /matching\.watchlist\.per_minute/.test(error.message));
+  assert.equal(embeds, 2, 'a refused enrolment decodes and embeds nothing');
+  clock += 59_000; // the first enrolment leaves the one-minute window
+  await enrol('c');
+  clock += 120_000;
+  await assert.rejects(enrol('d'), (error: CommandError) => error.code === 'watchlist_full' && /matching\.watchlist\.max/.test(error.message));
+  assert.equal(gallery.stats().classes.person?.watchlist, 3);
+  await commands.forget.handle(commands.forget.input.parse({ identity: 'person-000001' }));
+  await enrol('d');
+  assert.equal(gallery.stats().classes.person?.watchlist, 3, 'room again once one is forgotten');
 });

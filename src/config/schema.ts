@@ -203,6 +203,14 @@ const classMatchingSchema = z.strictObject({
 
 export const matchingSchema = z.strictObject({
   window_s: seconds.default(600),
+  // Identities enrolled by the `enrol` request: never expire, so their number is capped (per
+  // class) and enrolments are rate-limited.
+  watchlist: z
+    .strictObject({
+      max: z.int().min(0).default(1000),
+      per_minute: z.int().min(1).default(10),
+    })
+    .prefault({}),
   same_camera: z
     .strictObject({
       enabled: z.boolean().default(true),
@@ -288,6 +296,17 @@ export const featuresSchema = z.strictObject({
     .prefault({}),
 });
 
+// ---- operator requests (MQTT request/<command>, HTTP POST /api/request/<command>)
+
+export const requestsSchema = z.strictObject({
+  // Larger requests are refused unread (an enrolment image in base64 is the largest legitimate one).
+  max_request_kb: z.int().min(1).max(262_144).default(10_240),
+  // A result larger than this is answered with `response_too_large` (ask for fewer items).
+  max_response_kb: z.int().min(1).max(262_144).default(1024),
+  // Error messages are cut to this length (a request with 60,000 bad keys got a 709 KB answer).
+  max_message_chars: z.int().min(100).default(2000),
+});
+
 // ---- storage and schedules (the mqtt section is in mqtt-schema.ts)
 
 export const gallerySchema = z.strictObject({
@@ -351,6 +370,7 @@ export function createConfigSchema(context: SchemaContext) {
       snapshots: snapshotsSchema.prefault({}),
       http: httpSchema.prefault({}),
       matching: matchingSchema.prefault({}),
+      requests: requestsSchema.prefault({}),
       topology: z.array(topologyLinkSchema).default([]),
       schedules: schedulesSchema.prefault({}),
     })

@@ -12,6 +12,7 @@ import type { EventBus } from '../service/event-bus.js';
 import { snapshotId, SnapshotStore } from '../snapshots/snapshot-store.js';
 import { LiveFeed } from './live-feed.js';
 import { createDaemonMetrics, type DaemonMetrics, type MetricsSources } from './metrics.js';
+import { requestLimitsOf } from '../publish/requests.js';
 import { startHttpServer, type HttpServerOptions } from './server.js';
 
 export interface OperatorSurface {
@@ -21,12 +22,12 @@ export interface OperatorSurface {
   /** Snapshot URLs for messages; null until the server listens, and when it is off. */
   links: SnapshotLinker;
   /** Starts the feed and the HTTP server; resolves with the server's URL (undefined when off or not bound). */
-  start(server: Omit<HttpServerOptions, 'host' | 'port' | 'token' | 'logger' | 'metrics' | 'feed' | 'snapshots' | 'snapshotLinks'>): Promise<string | undefined>;
+  start(server: Omit<HttpServerOptions, 'host' | 'port' | 'token' | 'logger' | 'metrics' | 'feed' | 'snapshots' | 'snapshotLinks' | 'requestLimits'>): Promise<string | undefined>;
   stop(): Promise<void>;
 }
 
 export function createOperatorSurface(
-  config: Pick<CrosscamConfig, 'http' | 'snapshots'>,
+  config: Pick<CrosscamConfig, 'http' | 'snapshots' | 'requests'>,
   deps: {
     bus: EventBus<DaemonEvents>;
     logger: Logger;
@@ -80,6 +81,7 @@ export function createOperatorSurface(
           feed,
           snapshots,
           snapshotLinks: links,
+          requestLimits: requestLimitsOf(config.requests),
         });
         close = () => started.server.close();
         baseUrl = (http.public_url ?? started.url).replace(/\/+$/, '');

@@ -13,7 +13,7 @@ import type { Logger } from '../core/logger.js';
 import type { Gallery } from '../gallery/gallery.js';
 import { identityJson, sightingJson } from '../gallery/json-views.js';
 import { buildCameraStatusMessage, type SnapshotLinker } from '../publish/builders.js';
-import { runCommand, type CommandRegistry } from '../publish/requests.js';
+import { runCommand, type CommandRegistry, type RequestLimits } from '../publish/requests.js';
 import type { CameraCounters } from '../service/camera-worker.js';
 import type { SnapshotKind, SnapshotStore } from '../snapshots/snapshot-store.js';
 import type { LiveFeed } from './live-feed.js';
@@ -44,8 +44,8 @@ export interface HttpServerOptions {
   snapshots: Pick<SnapshotStore, 'read' | 'cameraFrame'> | undefined;
   snapshotLinks: SnapshotLinker;
   readiness: () => Readiness;
-  /** Bytes a request body may have (default 12 MB: base64 of an 8 MB picture). */
-  bodyLimit?: number;
+  /** Request body size (HTTP's body limit too), response size, error message length. */
+  requestLimits: RequestLimits;
 }
 
 /** Bytes a live client may have unread before it is dropped. */
@@ -71,7 +71,7 @@ const flowQuery = z.object({ minutes: z.coerce.number().int().min(1).max(60).def
 
 export async function startHttpServer(options: HttpServerOptions): Promise<{ url: string; server: FastifyInstance }> {
   // forceCloseConnections: live event streams must not hold a shutdown open.
-  const server = Fastify({ logger: false, bodyLimit: options.bodyLimit ?? 12 * 1024 * 1024, forceCloseConnections: true });
+  const server = Fastify({ logger: false, bodyLimit: options.requestLimits.maxRequestBytes, forceCloseConnections: true });
   const { token } = options;
 
   if (token !== undefined) {
@@ -139,7 +139,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<{ url
   });
   // The same commands as MQTT request/<command> (lookup, identities, forget, enrol, search).
   server.post<{ Params: { command: string } }>('/api/request/:command', async (request, reply) => {
-    const { response } = await runCommand(request.params.command, request.body ?? {}, { commands: options.commands, logger: options.logger });
+    const { response } = await runCommand(request.params.command, request.body ?? {}, { commands: options.commands, logger: options.logger, limits: options.requestLimits });
     const status = response.ok ? 200 : response.error.code === 'not_found' ? 404 : response.error.code === 'internal_error' ? 500 : 400;
     return reply.code(status).send(response);
   });

@@ -4,7 +4,7 @@ import { connectMqttJs, type BrokerConnector, type IncomingMessage, type QoS } f
 import { BrokerConnection, systemTimers, type BrokerSession, type ReconnectBackoff, type Timers } from './broker-connection.js';
 import type { CameraStatusMessage, IdentitiesMergedMessage, MatchMessage, SightingMessage, StatsMessage } from './messages.js';
 import type { Outbox, OutboxCounts, OutboxEntry } from './outbox.js';
-import { answerRequest, type CommandRegistry } from './requests.js';
+import { answerRequest, type CommandRegistry, type RequestLimits } from './requests.js';
 import { topicsFor, type Topics } from './topics.js';
 
 export interface MqttPublisherOptions {
@@ -26,6 +26,8 @@ export interface MqttPublisherOptions {
   outbox: Outbox;
   /** Handlers of `request/<command>`; none means every request gets `unknown_command`. */
   commands?: CommandRegistry;
+  /** Bounds on requests and their answers (default DEFAULT_REQUEST_LIMITS). */
+  requestLimits?: RequestLimits;
   logger: Logger;
   /** Default 1 s doubling up to 30 s. */
   backoff?: ReconnectBackoff;
@@ -298,7 +300,12 @@ export class MqttPublisher {
   }
 
   private async onRequest(message: IncomingMessage): Promise<void> {
-    const response = await answerRequest(message, { topics: this.topics, commands: this.commands, logger: this.options.logger });
+    const response = await answerRequest(message, {
+      topics: this.topics,
+      commands: this.commands,
+      logger: this.options.logger,
+      ...(this.options.requestLimits ? { limits: this.options.requestLimits } : {}),
+    });
     if (response === null) return;
     const client = this.session?.client;
     if (client === undefined) {

@@ -36,22 +36,49 @@ export interface OutgoingResponse {
   correlationData?: Buffer;
 }
 
+/** Bounds on what a request may cost and what its answer may echo (config `requests`). */
+export interface RequestLimits {
+  maxRequestBytes: number;
+  maxResponseBytes: number;
+  /** Error messages are cut to this many characters. */
+  maxMessageChars: number;
+}
+
+/** The config's `requests` section as limits. */
+export function requestLimitsOf(requests: { max_request_kb: number; max_response_kb: number; max_message_chars: number }): RequestLimits {
+  return { maxRequestBytes: requests.max_request_kb * 1024, maxResponseBytes: requests.max_response_kb * 1024, maxMessageChars: requests.max_message_chars };
+}
+
+export const DEFAULT_REQUEST_LIMITS: RequestLimits = requestLimitsOf({ max_request_kb: 10_240, max_response_kb: 1024, max_message_chars: 2000 });
+
+/** Command names are echoed at most this long. */
+const MAX_ECHOED_NAME = 64;
+
 export interface AnswerRequestOptions {
   topics: Topics;
   commands: CommandRegistry;
   logger: Logger;
+  limits?: RequestLimits;
 }
 
-function failure(code: string, message: string): ResponseMessage {
-  return { ok: false, error: { code, message } };
+function clip(text: string, maxChars: number): string {
+  return text.length <= maxChars ? text : `${text.slice(0, maxChars)}… (${text.length - maxChars} more characters)`;
+}
+
+function failure(code: string, message: string, limits: RequestLimits = DEFAULT_REQUEST_LIMITS): ResponseMessage {
+  return { ok: false, error: { code, message: clip(message, limits.maxMessageChars) } };
 }
 
 async function respond(command: string, payload: Buffer, options: AnswerRequestOptions): Promise<{ response: ResponseMessage; requestId?: string }> {
+  const limits = options.limits ?? DEFAULT_REQUEST_LIMITS;
+  if (payload.length > limits.maxRequestBytes) {
+    return { response: failure('too_large', `request of ${payload.length} bytes refused: more than requests.max_request_kb (${limits.maxRequestBytes / 1024})`, limits) };
+  }
   let body: unknown;
   try {
     body = payload.length === 0 ? {} : JSON.parse(payload.toString('utf8'));
   } catch (error) {
-    return { response: failure('bad_request', `payload is not JSON: ${(error as Error).message}`) };
+    return { response: failure('bad_request', `payload is not JSON: ${(error as Error).message}`, limits) };
   }
   return runCommand(command, body, options);
 }
@@ -64,26 +91,34 @@ async function respond(command: string, payload: Buffer, options: AnswerRequestO
 export async function runCommand(
   command: string,
   body: unknown,
-  options: Pick<AnswerRequestOptions, 'commands' | 'logger'>,
+  options: Pick<AnswerRequestOptions, 'commands' | 'logger' | 'limits'>,
 ): Promise<{ response: ResponseMessage; requestId?: string }> {
+  const limits = options.limits ?? DEFAULT_REQUEST_LIMITS;
   const envelope = requestEnvelope.safeParse(body);
-  if (!envelope.success) return { response: failure('bad_request', z.prettifyError(envelope.error)) };
+  if (!envelope.success) return { response: failure('bad_request', z.prettifyError(envelope.error), limits) };
   const { request_id: requestId, ...input } = envelope.data;
   const handler = Object.hasOwn(options.commands, command) ? options.commands[command] : undefined;
   if (handler === undefined) {
     const known = Object.keys(options.commands).sort().join(', ') || 'none';
-    return { requestId, response: failure('unknown_command', `unknown command "${command}" (known: ${known})`) };
+    return { requestId, response: failure('unknown_command', `unknown command "${clip(command, MAX_ECHOED_NAME)}" (known: ${known})`, limits) };
   }
   const parsed = handler.input.safeParse(input);
-  if (!parsed.success) return { requestId, response: failure('invalid_input', z.prettifyError(parsed.error)) };
+  if (!parsed.success) return { requestId, response: failure('invalid_input', z.prettifyError(parsed.error), limits) };
   try {
     const result = await handler.handle(parsed.data);
     // Round-trip so the result is exactly what subscribers will parse (undefined → null).
-    return { requestId, response: { ok: true, result: JSON.parse(JSON.stringify(result ?? null)) } };
+    const json = JSON.stringify(result ?? null);
+    if (Buffer.byteLength(json) > limits.maxResponseBytes) {
+      return {
+        requestId,
+        response: failure('response_too_large', `the result is ${Math.ceil(Buffer.byteLength(json) / 1024)} KB, more than requests.max_response_kb (${limits.maxResponseBytes / 1024}): ask for fewer items`, limits),
+      };
+    }
+    return { requestId, response: { ok: true, result: JSON.parse(json) } };
   } catch (error) {
-    if (error instanceof CommandError) return { requestId, response: failure(error.code, error.message) };
-    options.logger.error({ err: error, command }, 'request handler failed');
-    return { requestId, response: failure('internal_error', `command failed: ${(error as Error).message ?? String(error)}`) };
+    if (error instanceof CommandError) return { requestId, response: failure(error.code, error.message, limits) };
+    options.logger.error({ err: error, command: clip(command, MAX_ECHOED_NAME) }, 'request handler failed');
+    return { requestId, response: failure('internal_error', `command failed: ${(error as Error).message ?? String(error)}`, limits) };
   }
 }
 

@@ -15,12 +15,17 @@ import { CommandError, defineCommand, type CommandRegistry } from '../publish/re
 import type { SnapshotStore } from '../snapshots/snapshot-store.js';
 
 export interface CommandDependencies {
-  gallery: Pick<Gallery, 'identity' | 'identitiesOf' | 'sightingsOf' | 'forget' | 'refresh'>;
+  gallery: Pick<Gallery, 'identity' | 'identitiesOf' | 'sightingsOf' | 'forget' | 'refresh' | 'stats'>;
   matcher: Pick<Matcher, 'enrol' | 'search'>;
   embedders: ClassEmbedders;
   /** Snapshots of forgotten sightings are deleted with them. */
   snapshots?: Pick<SnapshotStore, 'remove'>;
+  /** Watch-list identities never expire: at most `max` per class, `perMinute` enrolments a minute (config matching.watchlist). */
+  watchlist: { max: number; perMinute: number };
+  now?: () => number;
 }
+
+const MINUTE_MS = 60_000;
 
 /** Enrolment images above this many pixels are refused (decoding cost and memory). */
 const MAX_IMAGE_PIXELS = 4096 * 4096;
@@ -34,6 +39,22 @@ const imageInput = {
 };
 
 export function operatorCommands(deps: CommandDependencies): CommandRegistry {
+  const now = deps.now ?? Date.now;
+  const enrolments: number[] = [];
+  /** Refuses an enrolment over the rate or the cap before any image is decoded. */
+  const admitEnrolment = (objectClass: ObjectClass): void => {
+    const at = now();
+    while (enrolments.length > 0 && enrolments[0]! <= at - MINUTE_MS) enrolments.shift();
+    if (enrolments.length >= deps.watchlist.perMinute) {
+      throw new CommandError('rate_limited', `more than ${deps.watchlist.perMinute} enrolments in a minute (matching.watchlist.per_minute); retry later`);
+    }
+    deps.gallery.refresh();
+    const enrolled = deps.gallery.stats().classes[objectClass]?.watchlist ?? 0;
+    if (enrolled >= deps.watchlist.max) {
+      throw new CommandError('watchlist_full', `the ${objectClass} watch list holds ${enrolled} identities, the most matching.watchlist.max allows; forget some first`);
+    }
+    enrolments.push(at);
+  };
   /** The re-ID embedding of a picture, as a crop covering the whole image. */
   const embedImage = async (image: string, objectClass: ObjectClass): Promise<Float32Array> => {
     const embedder = deps.embedders[objectClass];
@@ -80,6 +101,7 @@ export function operatorCommands(deps: CommandDependencies): CommandRegistry {
       return { identity: input.identity, sightings_removed: removed.sightings, snapshots_removed: snapshotsRemoved };
     }),
     enrol: defineCommand(z.strictObject({ ...imageInput, label: z.string().min(1).max(200) }), async (input) => {
+      admitEnrolment(input.class);
       const embedding = await embedImage(input.image, input.class);
       return identityJson(deps.matcher.enrol({ objectClass: input.class, embedding, label: input.label }));
     }),

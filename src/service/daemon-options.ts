@@ -4,7 +4,7 @@ import type { Logger } from '../core/logger.js';
 import type { CameraSourceOptions } from '../ingest/camera-source.js';
 import type { Outbox } from '../publish/outbox.js';
 import type { MqttPublisherOptions } from '../publish/mqtt-publisher.js';
-import type { CommandRegistry } from '../publish/requests.js';
+import { requestLimitsOf, type CommandRegistry } from '../publish/requests.js';
 
 export function cameraSourceOptions(config: CrosscamConfig, camera: CameraConfig, logger: Logger): CameraSourceOptions {
   const { detect, ffmpeg } = camera;
@@ -57,6 +57,7 @@ export function publisherOptions(
     eventQos: mqtt.qos,
     outbox: deps.outbox,
     commands: deps.commands,
+    requestLimits: requestLimitsOf(config.requests),
     logger: deps.logger,
   };
 }

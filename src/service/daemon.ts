@@ -103,7 +103,13 @@ export class Daemon {
         })
       : undefined;
     const outbox = new Outbox(store, { maxMessages: config.mqtt.outbox.max_messages, logger });
-    const commands = operatorCommands({ gallery, matcher, embedders: models.embedders, ...(surface.snapshots ? { snapshots: surface.snapshots } : {}) });
+    const commands = operatorCommands({
+      gallery,
+      matcher,
+      embedders: models.embedders,
+      watchlist: { max: config.matching.watchlist.max, perMinute: config.matching.watchlist.per_minute },
+      ...(surface.snapshots ? { snapshots: surface.snapshots } : {}),
+    });
     const publisher = new MqttPublisher(publisherOptions(config, { outbox, commands, logger, ...(broker ? { brokerUrl: broker.url } : {}) }));
     const daemon = new Daemon(config, {
       options,
