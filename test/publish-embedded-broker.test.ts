@@ -10,7 +10,7 @@ import { startEmbeddedBroker } from '../src/publish/embedded-broker.js';
 import { MqttPublisher } from '../src/publish/mqtt-publisher.js';
 import { Outbox } from '../src/publish/outbox.js';
 import { memoryLogger } from './support/mqtt-fakes.js';
-import { matchDecision } from './support/publish-fixtures.js';
+import { matchDecision, publishMatchCommitted } from './support/publish-fixtures.js';
 import { schemaErrors } from './support/schema-validator.js';
 
 async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
@@ -57,7 +57,7 @@ test('the embedded aedes broker serves the publisher (after its 5 → 3.1.1 fall
   await waitFor(() => received.length > 0, 5000, 'retained availability');
   assert.deepEqual(received[0], { topic: 'crosscam/demo/available', payload: 'online', retain: true });
 
-  await publisher.publishMatch(buildMatchMessage(matchDecision));
+  await publishMatchCommitted(root, publisher, buildMatchMessage(matchDecision));
   await waitFor(() => received.some((m) => m.topic === 'crosscam/demo/matches'), 5000, 'the match');
   const matchPayload = JSON.parse(received.find((m) => m.topic === 'crosscam/demo/matches')!.payload) as unknown;
   assert.deepEqual(schemaErrors('match', matchPayload), []);

@@ -15,11 +15,15 @@ import { CommandError, defineCommand } from '../src/publish/requests.js';
 import { HAVE_MOSQUITTO, startMosquitto, type Mosquitto } from './support/mosquitto.js';
 import { memoryLogger } from './support/mqtt-fakes.js';
 import { freePort } from './support/ports.js';
-import { cameraStatus, matchDecision, sightingEvent, statsSnapshot } from './support/publish-fixtures.js';
+import { cameraStatus, matchDecision, sightingEvent, statsSnapshot, publishMatchCommitted } from './support/publish-fixtures.js';
 import { schemaErrors } from './support/schema-validator.js';
 
 const skip = HAVE_MOSQUITTO ? false : 'mosquitto is not installed (apt-get install mosquitto)';
 const BASE = 'crosscam/edge-1';
+
+/** Which store each publisher's outbox is in, for publishMatch. */
+const storeOf = new Map<MqttPublisher, RootDatabase>();
+const publishMatch = (publisher: MqttPublisher, message: MatchMessage) => publishMatchCommitted(storeOf.get(publisher)!, publisher, message);
 
 interface Received {
   topic: string;
@@ -76,6 +80,7 @@ function environment(t: TestContext) {
         ...options,
       });
       cleanups.push(() => publisher.stop({ drainTimeoutMs: 200 }));
+      storeOf.set(publisher, root);
       return publisher;
     },
     async subscriber(url: string, filters: string[], options: IClientOptions = {}): Promise<{ client: MqttClient; received: Received[] }> {
@@ -119,7 +124,7 @@ test('topics, payloads, retained flags and the Last Will on a real Mosquitto', {
 
   publisher.publishCameraStatus(buildCameraStatusMessage(cameraStatus));
   await publisher.publishSighting(buildSightingMessage(sightingEvent));
-  await publisher.publishMatch(buildMatchMessage(matchDecision));
+  await publishMatch(publisher, buildMatchMessage(matchDecision));
   publisher.publishStats(buildStatsMessage(statsSnapshot));
   const byTopic = (suffix: string) => watcher.received.find((m) => m.topic === `${BASE}/${suffix}`);
   await waitFor(() => ['cameras/gate-left/status', 'sightings', 'matches', 'stats'].every((s) => byTopic(s) !== undefined), 5000, 'all message types');
@@ -162,15 +167,15 @@ test('QoS 1 outbox: 50 events across a broker outage arrive complete and in orde
   publisher.start();
   await waitFor(() => publisher.connected, 5000, 'the publisher to connect');
 
-  for (let n = 1; n <= 20; n++) await publisher.publishMatch(match(n));
+  for (let n = 1; n <= 20; n++) await publishMatch(publisher, match(n));
   // A burst the frozen broker does not acknowledge, then the broker goes down: all of it is in flight.
   broker.freeze();
-  await Promise.all(Array.from({ length: 20 }, (_, i) => publisher.publishMatch(match(21 + i))));
+  await Promise.all(Array.from({ length: 20 }, (_, i) => publishMatch(publisher, match(21 + i))));
   await new Promise((resolve) => setTimeout(resolve, 200));
   const inFlightAtStop = publisher.counts().inFlight;
   assert.equal(inFlightAtStop, 20, 'the whole in-flight window is unacknowledged');
   await broker.stop();
-  for (let n = 41; n <= 50; n++) await publisher.publishMatch(match(n));
+  for (let n = 41; n <= 50; n++) await publishMatch(publisher, match(n));
   await new Promise((resolve) => setTimeout(resolve, 3000));
   assert.equal(publisher.connected, false);
   const pendingInOutage = publisher.counts().pending;
@@ -194,7 +199,7 @@ test('a restarted publisher delivers what the previous run left in the outbox; a
   const firstRoot = env.openStore();
   const first = env.publisher(firstRoot, { url: nowhere, maxMessages: 5 });
   first.start();
-  for (let n = 1; n <= 12; n++) await first.publishMatch(match(n));
+  for (let n = 1; n <= 12; n++) await publishMatch(first, match(n));
   assert.deepEqual(first.counts(), { pending: 5, dropped: 7, inFlight: 0, rejected: 0 });
   assert.ok(env.log.records.some((r) => r.level === 40 && /outbox full/.test(String(r.msg))), 'drops are logged');
   await first.stop({ drainTimeoutMs: 100 });
@@ -259,7 +264,7 @@ test('throughput and enqueue latency to Mosquitto', { skip, timeout: 60_000 }, a
   const latencies: number[] = [];
   for (let n = 1; n <= 200; n++) {
     const started = performance.now();
-    await publisher.publishMatch(match(n));
+    await publishMatch(publisher, match(n));
     latencies.push(performance.now() - started);
   }
   latencies.sort((a, b) => a - b);
@@ -267,7 +272,7 @@ test('throughput and enqueue latency to Mosquitto', { skip, timeout: 60_000 }, a
 
   const burst = 2000;
   const started = performance.now();
-  await Promise.all(Array.from({ length: burst }, (_, i) => publisher.publishMatch(match(201 + i))));
+  await Promise.all(Array.from({ length: burst }, (_, i) => publishMatch(publisher, match(201 + i))));
   const committedMs = performance.now() - started;
   await waitFor(() => publisher.counts().pending === 0, 30_000, 'the burst to be acknowledged');
   const ackedMs = performance.now() - started;

@@ -11,7 +11,7 @@ import { MqttPublisher, type MqttPublisherOptions } from '../src/publish/mqtt-pu
 import { Outbox } from '../src/publish/outbox.js';
 import { defineCommand } from '../src/publish/requests.js';
 import { fakeConnector, FakeTimers, memoryLogger, type FakeClient } from './support/mqtt-fakes.js';
-import { cameraStatus, matchDecision, statsSnapshot } from './support/publish-fixtures.js';
+import { cameraStatus, matchDecision, publishMatchCommitted, statsSnapshot } from './support/publish-fixtures.js';
 
 const MATCHES = 'crosscam/edge-1/matches';
 const AVAILABLE = 'crosscam/edge-1/available';
@@ -52,7 +52,8 @@ function harness(t: TestContext, overrides: Partial<MqttPublisherOptions> = {}) 
       ...overrides,
       ...extra,
     });
-    return { publisher, outbox, root };
+    const publishMatch = (message: MatchMessage) => publishMatchCommitted(root, publisher, message);
+    return { publisher, outbox, root, publishMatch };
   };
   return { timers, fake, log, create, latest: () => fake.clients.at(-1)! };
 }
@@ -82,11 +83,11 @@ test('connect: Last Will and client id, then online (retained), request subscrip
 
 test('events are committed to the outbox before they are published, at most maxInFlight at a time, in order', async (t) => {
   const h = harness(t);
-  const { publisher, outbox } = h.create();
+  const { publisher, outbox, publishMatch } = h.create();
   publisher.start();
   const client = h.latest();
   client.events.onConnect({});
-  await Promise.all([1, 2, 3, 4, 5].map((n) => publisher.publishMatch(match(n))));
+  await Promise.all([1, 2, 3, 4, 5].map((n) => publishMatch(match(n))));
   assert.deepEqual(eventIds(client), ['ev-1', 'ev-2', 'ev-3']);
   assert.deepEqual(client.on(MATCHES)[0].options, { qos: 1, retain: false });
   assert.equal(outbox.read(0, 10).length, 5, 'all five are stored');
@@ -103,18 +104,18 @@ test('events are committed to the outbox before they are published, at most maxI
 
 test('a disconnect pauses publishing; after reconnect the unacknowledged go out first, oldest first; late acks are ignored', async (t) => {
   const h = harness(t);
-  const { publisher, outbox } = h.create();
+  const { publisher, outbox, publishMatch } = h.create();
   publisher.start();
   const first = h.latest();
   first.events.onConnect({});
-  await Promise.all([1, 2, 3, 4].map((n) => publisher.publishMatch(match(n))));
+  await Promise.all([1, 2, 3, 4].map((n) => publishMatch(match(n))));
   first.on(MATCHES)[0].done(); // ev-1 acknowledged
   assert.deepEqual(eventIds(first), ['ev-1', 'ev-2', 'ev-3', 'ev-4']);
 
   first.events.onClose();
   assert.equal(publisher.connected, false);
   assert.equal(first.endedWithForce, true);
-  await publisher.publishMatch(match(5)); // during the outage: stored only
+  await publishMatch(match(5)); // during the outage: stored only
   assert.equal(eventIds(first).length, 4);
   first.on(MATCHES)[1].done(); // a callback from the dead connection
   assert.equal(outbox.counts().pending, 4, 'ev-2 is still pending: its PUBACK never came on a live connection');
@@ -125,7 +126,7 @@ test('a disconnect pauses publishing; after reconnect the unacknowledged go out 
   assert.notEqual(second, first, 'a fresh client (and MQTT.js store) per connection');
   second.events.onConnect({});
   assert.deepEqual(eventIds(second), ['ev-2', 'ev-3', 'ev-4']);
-  await publisher.publishMatch(match(6));
+  await publishMatch(match(6));
   for (const entry of second.on(MATCHES)) entry.done();
   for (const entry of second.on(MATCHES)) entry.done();
   assert.deepEqual(eventIds(second), ['ev-2', 'ev-3', 'ev-4', 'ev-5', 'ev-6']);
@@ -168,21 +169,21 @@ test('a broker that refuses MQTT 5 gets 3.1.1 on the next attempt, at once, with
 
 test("the broker's receive maximum caps the in-flight window", async (t) => {
   const h = harness(t, { maxInFlight: 10 });
-  const { publisher } = h.create();
+  const { publisher, publishMatch } = h.create();
   publisher.start();
   h.latest().events.onConnect({ receiveMaximum: 2 });
-  await Promise.all([1, 2, 3, 4].map((n) => publisher.publishMatch(match(n))));
+  await Promise.all([1, 2, 3, 4].map((n) => publishMatch(match(n))));
   assert.deepEqual(eventIds(h.latest()), ['ev-1', 'ev-2']);
 });
 
 test('an event the broker refuses with a reason code is dropped and counted, not retried forever', async (t) => {
   const h = harness(t);
-  const { publisher } = h.create();
+  const { publisher, publishMatch } = h.create();
   publisher.start();
   const client = h.latest();
   client.events.onConnect({});
-  await publisher.publishMatch(match(1));
-  await publisher.publishMatch(match(2));
+  await publishMatch(match(1));
+  await publishMatch(match(2));
   client.on(MATCHES)[0].done(Object.assign(new Error('Publish error: Not authorized'), { code: 0x87 }));
   client.on(MATCHES)[1].done();
   assert.deepEqual(publisher.counts(), { pending: 0, dropped: 0, inFlight: 0, rejected: 1 });
@@ -190,12 +191,12 @@ test('an event the broker refuses with a reason code is dropped and counted, not
 
 test('QoS 0 events and stats bypass the outbox and are dropped while disconnected', async (t) => {
   const h = harness(t, { eventQos: 0 });
-  const { publisher, outbox } = h.create();
+  const { publisher, outbox, publishMatch } = h.create();
   publisher.start();
-  await publisher.publishMatch(match(1));
+  await publishMatch(match(1));
   publisher.publishStats(buildStatsMessage(statsSnapshot));
   h.latest().events.onConnect({});
-  await publisher.publishMatch(match(2));
+  await publishMatch(match(2));
   publisher.publishStats(buildStatsMessage(statsSnapshot));
   assert.deepEqual(eventIds(h.latest()), ['ev-2']);
   assert.equal(h.latest().on(MATCHES)[0].options.qos, 0);
@@ -220,11 +221,11 @@ test('requests arriving on the connection are answered through it', async (t) =>
 
 test('stop drains, publishes offline (retained) and disconnects cleanly', async (t) => {
   const h = harness(t);
-  const { publisher } = h.create();
+  const { publisher, publishMatch } = h.create();
   publisher.start();
   const client = h.latest();
   client.events.onConnect({});
-  await publisher.publishMatch(match(1));
+  await publishMatch(match(1));
   const stopped = publisher.stop({ drainTimeoutMs: 5000 });
   await new Promise((resolve) => setImmediate(resolve));
   assert.equal(client.on(AVAILABLE).length, 1, 'offline waits for the drain');
@@ -239,11 +240,11 @@ test('stop drains, publishes offline (retained) and disconnects cleanly', async 
 
 test('stop with an unresponsive broker gives up after the drain timeout and drops the socket (the Will says offline)', async (t) => {
   const h = harness(t);
-  const { publisher, outbox } = h.create();
+  const { publisher, outbox, publishMatch } = h.create();
   publisher.start();
   const client = h.latest();
   client.events.onConnect({});
-  await publisher.publishMatch(match(1));
+  await publishMatch(match(1));
   const stopped = publisher.stop({ drainTimeoutMs: 5000 });
   h.timers.advance(5000);
   await stopped;
@@ -257,14 +258,14 @@ test('events left in the outbox by a previous run are sent at the next start, be
   const h = harness(t);
   const firstRun = h.create();
   firstRun.publisher.start();
-  await firstRun.publisher.publishMatch(match(1));
-  await firstRun.publisher.publishMatch(match(2));
+  await firstRun.publishMatch(match(1));
+  await firstRun.publishMatch(match(2));
   await firstRun.publisher.stop({ drainTimeoutMs: 10 });
   await firstRun.root.close();
 
   const secondRun = h.create();
   secondRun.publisher.start();
-  await secondRun.publisher.publishMatch(match(3));
+  await secondRun.publishMatch(match(3));
   h.latest().events.onConnect({});
   assert.deepEqual(eventIds(h.latest()), ['ev-1', 'ev-2', 'ev-3']);
 });

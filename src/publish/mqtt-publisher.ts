@@ -129,8 +129,22 @@ export class MqttPublisher {
     return this.publishEvent(this.topics.sightings, message);
   }
 
-  publishMatch(message: MatchMessage): Promise<void> {
-    return this.publishEvent(this.topics.matches, message);
+  /**
+   * A match, from inside the write transaction of the decision it announces: the message is
+   * in the outbox exactly when the decision is in the gallery. Sent after the commit.
+   */
+  publishMatchInTransaction(message: MatchMessage): void {
+    const topic = this.topics.matches;
+    const payload = JSON.stringify(message);
+    const qos = this.options.eventQos;
+    if (qos === 0) {
+      setImmediate(() => this.session?.client.publish(topic, payload, { qos: 0, retain: false }, () => undefined));
+      return;
+    }
+    const seq = this.options.outbox.enqueueInTransaction({ topic, payload, qos });
+    if (seq < this.cursor && !this.inFlight.has(seq)) this.cursor = seq;
+    // The transaction commits when the caller's callback returns, before this runs.
+    setImmediate(() => this.pump());
   }
 
   publishIdentitiesMerged(message: IdentitiesMergedMessage): Promise<void> {
@@ -216,7 +230,7 @@ export class MqttPublisher {
     await this.options.outbox.flushed();
   }
 
-  private async publishEvent(topic: string, message: SightingMessage | MatchMessage | IdentitiesMergedMessage): Promise<void> {
+  private async publishEvent(topic: string, message: SightingMessage | IdentitiesMergedMessage): Promise<void> {
     const payload = JSON.stringify(message);
     const qos = this.options.eventQos;
     if (qos === 0) {

@@ -93,6 +93,17 @@ export class Outbox {
     return seq;
   }
 
+  /**
+   * Stores a message inside the caller's write transaction on the same environment (e.g. the
+   * gallery's decision), so both commit together or not at all; returns its sequence number.
+   */
+  enqueueInTransaction(message: OutboxMessage): number {
+    while (this.counts().pending >= this.maxMessages) this.dropOldest();
+    const seq = this.nextSeq++;
+    this.db.putSync(seq, { topic: message.topic, payload: message.payload, qos: message.qos, enqueuedAt: this.now() });
+    return seq;
+  }
+
   /** Up to `limit` committed messages with seq ≥ `fromSeq`, oldest first. */
   read(fromSeq: number, limit: number): OutboxEntry[] {
     const entries: OutboxEntry[] = [];

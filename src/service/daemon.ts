@@ -76,7 +76,7 @@ export class Daemon {
     assertStartupEnvironment(options.configFile, config);
     const bus = new EventBus<DaemonEvents>(logger);
     // Metrics read the stages when scraped; they exist only once the daemon does.
-    const late: { daemon?: Daemon } = {};
+    const late: { daemon?: Daemon; publishStage?: PublishStage } = {};
     const surface = createOperatorSurface(config, {
       bus,
       logger,
@@ -95,7 +95,8 @@ export class Daemon {
       onInference: (model, provider, seconds) => surface.metrics.observeInference(model, provider, seconds),
     });
     const store = openStateStore({ path: config.gallery.path, mapSizeMb: config.gallery.map_size_mb });
-    const { gallery, matcher, matchStage } = createIdentityStage(config, { store, bus, logger });
+    // The publish stage exists once the publisher does, which needs the gallery: bound late.
+    const { gallery, matcher, matchStage } = createIdentityStage(config, { store, bus, logger, announce: (decision) => late.publishStage?.announceDecision(decision) });
     const { embedded_broker: embedded } = config.mqtt;
     const broker = embedded.enabled
       ? await startEmbeddedBroker({ host: embedded.host, port: embedded.port, logger }).catch((error: NodeJS.ErrnoException) => {
@@ -121,7 +122,7 @@ export class Daemon {
       broker,
       publisher,
       matchStage,
-      publishStage: new PublishStage({ bus, publisher, logger, snapshots: surface.links }),
+      publishStage: (late.publishStage = new PublishStage({ bus, publisher, logger, snapshots: surface.links })),
       scheduler: new Scheduler({
         gallery,
         bus,

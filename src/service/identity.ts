@@ -16,6 +16,7 @@ import { Gallery } from '../gallery/gallery.js';
 import { Matcher, type MatcherOptions } from '../match/matcher.js';
 import type { DaemonEvents } from './daemon-events.js';
 import type { EventBus } from './event-bus.js';
+import type { MatchDecision } from '../match/decision.js';
 import { MatchStage } from './match-stage.js';
 
 /** A camera's mean moves this far (L2, unit embeddings) before the gallery is re-projected. */
@@ -27,6 +28,8 @@ export interface IdentityStageDeps {
   logger: Logger;
   /** Wall clock of decisions, ms since epoch (default Date.now; the evaluation runs on media time). */
   now?: () => number;
+  /** Writes the message announcing a decision inside its transaction (the publish stage). */
+  announce?: (decision: MatchDecision) => void;
 }
 
 export interface IdentityStage {
@@ -87,6 +90,6 @@ export function matcherOptions(config: Pick<CrosscamConfig, 'features' | 'matchi
 export function createIdentityStage(config: CrosscamConfig, deps: IdentityStageDeps): IdentityStage {
   const { space, gallery } = openGallery(config, deps.store);
   const matcher = new Matcher({ ...matcherOptions(config, gallery, deps.store), ...(deps.now ? { now: deps.now } : {}) });
-  const matchStage = new MatchStage({ bus: deps.bus, matcher, logger: deps.logger });
+  const matchStage = new MatchStage({ bus: deps.bus, matcher, logger: deps.logger, ...(deps.announce ? { announce: deps.announce } : {}) });
   return { space, gallery, matcher, matchStage };
 }

@@ -16,7 +16,12 @@ export interface MatchStageOptions {
   bus: EventBus<DaemonEvents>;
   matcher: Pick<Matcher, 'decide'>;
   logger: Logger;
+  /** Runs inside the transaction of each decision that is news (the publish stage's outbox write). */
+  announce?: (decision: MatchDecision) => void;
 }
+
+/** A repeat decision (the end of a track decided early) refines the gallery; it is not news, unless it is a late match. */
+const isNews = (decision: MatchDecision): boolean => decision.updateOf === undefined || decision.lateMatch === true;
 
 const trackKey = (sighting: Pick<TrackSighting, 'cameraId' | 'trackId' | 'firstSeenAt'>) => `${sighting.cameraId}#${sighting.trackId}#${sighting.firstSeenAt}`;
 
@@ -81,7 +86,11 @@ export class MatchStage {
 
   private decide(sighting: TrackSighting, embedding: Float32Array | undefined): MatchDecision | undefined {
     if (!embedding) return undefined;
-    const decision = this.options.matcher.decide({ ...sighting, embedding }, { isLive: this.isLive });
+    const { announce } = this.options;
+    const decision = this.options.matcher.decide(
+      { ...sighting, embedding },
+      { isLive: this.isLive, ...(announce ? { inTransaction: (taken: MatchDecision) => isNews(taken) && announce(taken) } : {}) },
+    );
     if (!decision) return undefined;
     this.options.logger.debug(
       { camera: sighting.cameraId, track: sighting.trackId, identity: decision.identityId, outcome: decision.outcome, similarity: decision.similarity, candidates: decision.candidates, repeat: decision.updateOf !== undefined },
@@ -91,8 +100,7 @@ export class MatchStage {
       this.options.logger.info({ merge }, `merged ${merge.merged.join(', ')} into ${merge.kept} (${merge.reason}, similarity ${merge.similarity.toFixed(3)})`);
       this.options.bus.emit('identitiesMerged', merge);
     }
-    // A repeat decision (the end of a track decided early) refines the gallery; it is not news, unless it is a late match.
-    if (decision.updateOf === undefined || decision.lateMatch) {
+    if (isNews(decision)) {
       if (decision.outcome === 'matched' || decision.watchlistLabel !== undefined) this.options.logger.info({ identity: decision.identityId, event: decision.eventId }, describeMatch(decision));
       this.options.bus.emit('decision', decision);
     }

@@ -1,9 +1,10 @@
 /**
- * The MQTT stage: turns the bus's camera statuses, sightings and cross-camera decisions
- * into messages of the MQTT contract. Events are handed to the publisher's durable
+ * The MQTT stage: turns the bus's camera statuses and sightings, and the decisions the
+ * match stage announces, into messages of the MQTT contract. Events are handed to the publisher's durable
  * outbox; `settled()` waits until every one handed over so far is committed.
  */
 import type { Logger } from '../core/logger.js';
+import type { MatchDecision } from '../match/decision.js';
 import {
   buildCameraStatusMessage,
   buildIdentitiesMergedMessage,
@@ -18,7 +19,7 @@ import type { EventBus } from './event-bus.js';
 
 export interface PublishStageOptions {
   bus: EventBus<DaemonEvents>;
-  publisher: Pick<MqttPublisher, 'publishSighting' | 'publishMatch' | 'publishIdentitiesMerged' | 'publishCameraStatus'>;
+  publisher: Pick<MqttPublisher, 'publishSighting' | 'publishMatchInTransaction' | 'publishIdentitiesMerged' | 'publishCameraStatus'>;
   logger: Logger;
   /** Snapshot references for the messages (default: none). */
   snapshots?: SnapshotLinker;
@@ -35,11 +36,6 @@ export class PublishStage {
     this.unsubscribe.push(
       bus.on('cameraStatus', 'publish', (status) => publisher.publishCameraStatus(buildCameraStatusMessage(status))),
       bus.on('sighting', 'publish', (event) => this.track(publisher.publishSighting(buildSightingMessage(event, this.options.snapshots)))),
-      bus.on('decision', 'publish', (decision) => {
-        // `matches` carries cross-camera decisions and watch-list hits; same-camera returns show as the sighting's identity.
-        const news = decision.outcome === 'matched' || decision.watchlistLabel !== undefined;
-        if (news && isAttachedDecision(decision)) this.track(publisher.publishMatch(buildMatchMessage(decision, this.options.snapshots)));
-      }),
       bus.on('identitiesMerged', 'publish', (merge) => this.track(publisher.publishIdentitiesMerged(buildIdentitiesMergedMessage(merge)))),
     );
   }
@@ -47,6 +43,17 @@ export class PublishStage {
   stop(): void {
     this.unsubscribe.splice(0).forEach((off) => off());
   }
+
+  /**
+   * Called by the match stage inside a decision's gallery transaction (decisions are not
+   * taken from the bus): its `matches` message commits with it, so a crash cannot keep the
+   * one without the other. `matches` carries cross-camera decisions and watch-list hits;
+   * same-camera returns show as the sighting's identity.
+   */
+  readonly announceDecision = (decision: MatchDecision): void => {
+    const news = decision.outcome === 'matched' || decision.watchlistLabel !== undefined;
+    if (news && isAttachedDecision(decision)) this.options.publisher.publishMatchInTransaction(buildMatchMessage(decision, this.options.snapshots));
+  };
 
   /** Resolves when every event handed to the publisher so far is in the outbox. */
   async settled(): Promise<void> {

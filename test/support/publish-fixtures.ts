@@ -1,4 +1,7 @@
+import type { RootDatabase } from '../../src/core/state-store.js';
 import type { CameraStatus } from '../../src/ingest/camera-status.js';
+import type { MatchMessage } from '../../src/publish/messages.js';
+import type { MqttPublisher } from '../../src/publish/mqtt-publisher.js';
 import type { AttachedDecision, SightingEvent, StatsSnapshot } from '../../src/publish/builders.js';
 
 /** Realistic domain objects for the message builders (times in ms since epoch). */
@@ -80,3 +83,9 @@ export const statsSnapshot: StatsSnapshot = {
   providers: { detector: 'cpu', 'reid-person': 'cpu' },
   process: { cpuPercent: 73.25, rssBytes: 412 * 2 ** 20 + 123_456 },
 };
+
+/** A match as the daemon publishes it: inside the write transaction of its decision; resolves once handed on after the commit. */
+export async function publishMatchCommitted(root: RootDatabase, publisher: MqttPublisher, message: MatchMessage): Promise<void> {
+  root.transactionSync(() => publisher.publishMatchInTransaction(message));
+  await new Promise((resolve) => setImmediate(resolve));
+}
