@@ -152,7 +152,7 @@ test('control room: a match with both crops in Chromium, cameras online, /metric
   assert.ok(value(/^process_resident_memory_bytes (\d+)$/m) > 50e6, 'process RSS');
   const ready = await fetch(`${base}/readyz`);
   assert.equal(ready.status, 200);
-  assert.deepEqual(((await ready.json()) as { checks: object }).checks, { models: true, mqtt: true, cameras: true });
+  assert.deepEqual(((await ready.json()) as { checks: object }).checks, { models: true, mqtt: true, cameras: true, storage: true });
 
   // forget deletes the identity's snapshots (files and URLs).
   const forgotten = await fetch(`${base}/api/request/forget`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ identity: match.identity }) });

@@ -1,12 +1,17 @@
-import { mkdirSync } from 'node:fs';
-import { open, type RootDatabase } from 'lmdb';
+import { mkdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { open, type Database, type Key, type RootDatabase } from 'lmdb';
 
 export type { Database, RootDatabase } from 'lmdb';
 
 export interface StateStoreOptions {
   /** Directory of the LMDB environment (created if missing). */
   path: string;
-  /** Upper bound of the memory map; LMDB grows the file up to it. */
+  /**
+   * The initial memory map. lmdb-js grows the map by itself whenever a write needs more
+   * (its patched LMDB never returns MDB_MAP_FULL), so this is no limit: the storage guard
+   * enforces gallery.map_size_mb by pruning.
+   */
   mapSizeMb: number;
 }
 
@@ -25,4 +30,42 @@ export function openStateStore(options: StateStoreOptions): RootDatabase {
     mapSize: options.mapSizeMb * 2 ** 20,
     maxDbs: 16,
   });
+}
+
+export interface StorageUsage {
+  /** Bytes of pages holding data (every named database, the root and free-page trees, meta pages). */
+  usedBytes: number;
+  /** Size of data.mdb: the high-water mark; pages freed inside it are reused before it grows. */
+  fileBytes: number;
+}
+
+const openedDatabases = new WeakMap<RootDatabase, { getStats(): object }[]>();
+
+/**
+ * Opens a named database of the environment; every one goes through here so that
+ * storageUsage can count its pages (reopening a database with other options is unsafe).
+ */
+export function openDatabase<V, K extends Key = Key>(root: RootDatabase, options: { name: string; keyEncoding?: 'uint32' }): Database<V, K> {
+  const db = root.openDB<V, K>(options);
+  const list = openedDatabases.get(root) ?? [];
+  list.push(db);
+  openedDatabases.set(root, list);
+  return db;
+}
+
+type PageStats = { treeBranchPageCount: number; treeLeafPageCount: number; overflowPages: number };
+
+/** What the environment uses now, over the databases opened with openDatabase. */
+export function storageUsage(root: RootDatabase, dir: string): StorageUsage {
+  const pagesOf = (stats: PageStats) => stats.treeBranchPageCount + stats.treeLeafPageCount + stats.overflowPages;
+  const rootStats = root.getStats() as PageStats & { pageSize: number; free: PageStats };
+  let pages = 2 + pagesOf(rootStats) + pagesOf(rootStats.free);
+  for (const db of openedDatabases.get(root) ?? []) pages += pagesOf(db.getStats() as PageStats);
+  let fileBytes = 0;
+  try {
+    fileBytes = statSync(path.join(dir, 'data.mdb')).size;
+  } catch {
+    // not created yet
+  }
+  return { usedBytes: pages * rootStats.pageSize, fileBytes };
 }

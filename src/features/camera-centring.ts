@@ -16,7 +16,7 @@
  * The statistics are kept in LMDB (one named database of the daemon's state store), written
  * in the caller's transaction when one is open, so a restart keeps them.
  */
-import type { Database, RootDatabase } from '../core/state-store.js';
+import { openDatabase, type Database, type RootDatabase } from '../core/state-store.js';
 import { vectorBytes, vectorFromBytes } from '../core/vectors.js';
 
 export interface CameraCentringOptions {
@@ -55,7 +55,7 @@ export class CameraCentring {
   private dimension = 0;
 
   constructor(private readonly options: CameraCentringOptions) {
-    this.db = options.store.openDB({ name: 'feature-camera-means' });
+    this.db = openDatabase(options.store, { name: 'feature-camera-means' });
     for (const { key, value } of this.db.getRange()) {
       const mean = vectorFromBytes(value.mean);
       this.stats.set(key, { count: value.count, mean, spread: value.spread });

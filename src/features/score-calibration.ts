@@ -14,7 +14,7 @@
  * exists, similarities are compared as they are. Samples are kept in LMDB (the last `window` per
  * pair), written in the caller's transaction.
  */
-import type { Database, RootDatabase } from '../core/state-store.js';
+import { openDatabase, type Database, type RootDatabase } from '../core/state-store.js';
 
 export interface ScoreCalibrationOptions {
   store: RootDatabase;
@@ -34,7 +34,7 @@ export class ScoreCalibration {
   private readonly levels = new Map<string, number>();
 
   constructor(private readonly options: ScoreCalibrationOptions) {
-    this.db = options.store.openDB({ name: 'feature-pair-levels' });
+    this.db = openDatabase(options.store, { name: 'feature-pair-levels' });
     for (const { key, value } of this.db.getRange()) this.samples.set(key, value);
   }
 

@@ -11,7 +11,7 @@
  * error leaves either all of it or none of it, and the in-memory index is only touched
  * once the transaction has committed.
  */
-import type { Database, RootDatabase } from '../core/state-store.js';
+import { openDatabase, type Database, type RootDatabase } from '../core/state-store.js';
 import { OBJECT_CLASSES, type ObjectClass } from '../core/types.js';
 import type { MatchingSpace } from '../features/feature-space.js';
 import { PrototypeIndex, type SearchHit } from './prototype-index.js';
@@ -130,12 +130,12 @@ export class Gallery {
   constructor(private readonly options: GalleryOptions) {
     const { store } = options;
     this.exemplarsPerIdentity = options.exemplarsPerIdentity;
-    this.identitiesDb = store.openDB({ name: DB_NAMES.identities });
-    this.sightingsDb = store.openDB({ name: DB_NAMES.sightings });
-    this.byTrackDb = store.openDB({ name: DB_NAMES.sightingsByTrack });
-    this.byIdentityDb = store.openDB({ name: DB_NAMES.sightingsByIdentity });
-    this.mergesDb = store.openDB({ name: DB_NAMES.merges });
-    this.metaDb = store.openDB({ name: DB_NAMES.meta });
+    this.identitiesDb = openDatabase(store, { name: DB_NAMES.identities });
+    this.sightingsDb = openDatabase(store, { name: DB_NAMES.sightings });
+    this.byTrackDb = openDatabase(store, { name: DB_NAMES.sightingsByTrack });
+    this.byIdentityDb = openDatabase(store, { name: DB_NAMES.sightingsByIdentity });
+    this.mergesDb = openDatabase(store, { name: DB_NAMES.merges });
+    this.metaDb = openDatabase(store, { name: DB_NAMES.meta });
     this.rebuildIndex();
   }
 
@@ -374,6 +374,27 @@ export class Gallery {
       });
       result.identities += ids.length;
     }
+    return result;
+  }
+
+  /**
+   * Makes room when storage is full: deletes the `count` oldest sightings, then the
+   * identities (not on the watch list) left without any sighting.
+   */
+  pruneOldestSightings(count: number): RetentionResult {
+    this.refresh();
+    const oldest = [...this.sightingsDb.getRange({ limit: count })].map(({ value }) => decodeSighting(value));
+    const result: RetentionResult = { sightings: oldest.length, identities: 0, removedTracks: oldest.map(({ cameraId, trackId, firstSeenAt }) => ({ cameraId, trackId, firstSeenAt })) };
+    if (oldest.length === 0) return result;
+    this.write((tx) => {
+      oldest.forEach((sighting) => tx.deleteSighting(sighting));
+      for (const identityId of new Set(oldest.map((sighting) => sighting.identityId))) {
+        const summary = this.summaries.get(identityId);
+        if (summary === undefined || summary.watchlist || this.sightingsOf(identityId).length > 0) continue;
+        tx.deleteIdentity(identityId);
+        result.identities += 1;
+      }
+    });
     return result;
   }
 

@@ -10,6 +10,7 @@ import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Logger } from '../core/logger.js';
+import type { StorageState } from '../storage/storage-guard.js';
 import type { Gallery } from '../gallery/gallery.js';
 import { identityJson, sightingJson } from '../gallery/json-views.js';
 import { buildCameraStatusMessage, type SnapshotLinker } from '../publish/builders.js';
@@ -28,6 +29,8 @@ export interface Readiness {
   /** Events can still be stored for later delivery. */
   outboxAccepting: boolean;
   camerasOnline: number;
+  /** Not ready while the gallery cannot store decisions (full, nothing left to prune). */
+  storage: StorageState;
 }
 
 export interface HttpServerOptions {
@@ -95,9 +98,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<{ url
       models: state.modelsLoaded,
       mqtt: state.mqttConnected || state.outboxAccepting,
       cameras: state.camerasOnline > 0,
+      storage: state.storage === 'ok',
     };
     const ready = Object.values(checks).every(Boolean);
-    await reply.code(ready ? 200 : 503).send({ ready, checks, mqtt_connected: state.mqttConnected, cameras_online: state.camerasOnline });
+    await reply.code(ready ? 200 : 503).send({ ready, checks, mqtt_connected: state.mqttConnected, cameras_online: state.camerasOnline, storage: state.storage });
   });
   server.get('/metrics', async (_request, reply) => {
     const body = await options.metrics.registry.metrics();

@@ -1,3 +1,4 @@
+import type { StorageReport } from '../storage/storage-guard.js';
 import { boxArray, isoTime, round } from '../core/json-values.js';
 import type { CameraStatus } from '../ingest/camera-status.js';
 import type { MatchDecision, SightingRef } from '../match/decision.js';
@@ -48,6 +49,7 @@ export interface StatsSnapshot {
   cameras: readonly CameraStatsSnapshot[];
   gallery: { identities: number; sightings: number };
   matchesLastHour: number;
+  storage: StorageReport & { heldDecisions: number };
   outbox: { pending: number; dropped: number };
   /** Execution provider per model role. */
   providers: Readonly<Record<string, string>>;
@@ -160,6 +162,14 @@ export function buildStatsMessage(snapshot: StatsSnapshot): StatsMessage {
     cameras: snapshot.cameras.map(cameraStats),
     gallery: { ...snapshot.gallery },
     matches_last_hour: snapshot.matchesLastHour,
+    storage: {
+      state: snapshot.storage.state,
+      used_mb: round(snapshot.storage.usedBytes / 2 ** 20, 1),
+      limit_mb: round(snapshot.storage.limitBytes / 2 ** 20, 1),
+      disk_free_mb: Number.isFinite(snapshot.storage.diskFreeBytes) ? round(snapshot.storage.diskFreeBytes / 2 ** 20, 1) : -1,
+      pruned_sightings: snapshot.storage.prunedSightings,
+      held_decisions: snapshot.storage.heldDecisions,
+    },
     outbox: { ...snapshot.outbox },
     providers: { ...snapshot.providers },
     process: { cpu_percent: round(snapshot.process.cpuPercent, 1), rss_mb: round(snapshot.process.rssBytes / 2 ** 20, 1) },

@@ -128,6 +128,16 @@ export const statsMessage = z
     cameras: z.array(cameraStats),
     gallery: z.object({ identities: count, sightings: count }),
     matches_last_hour: count.describe('Cross-camera matches over the last hour'),
+    storage: z
+      .object({
+        state: z.enum(['ok', 'gallery_full', 'disk_full']).describe('gallery_full / disk_full: no room could be made; decisions wait in memory'),
+        used_mb: nonNegative.describe('Data in the gallery database'),
+        limit_mb: nonNegative.describe('gallery.map_size_mb'),
+        disk_free_mb: z.number().describe('Free space of the gallery filesystem (-1: unknown)'),
+        pruned_sightings: count.describe('Oldest sightings pruned to make room since start'),
+        held_decisions: count.describe('Decisions waiting in memory for storage room'),
+      })
+      .describe('The gallery storage: the oldest sightings are pruned when it reaches its limit or the disk is full'),
     outbox: z.object({
       pending: count.describe('Messages waiting for a broker acknowledgement'),
       dropped: count.describe('Oldest messages dropped because the outbox was full, since start'),

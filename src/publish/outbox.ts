@@ -1,4 +1,4 @@
-import type { Database, RootDatabase } from '../core/state-store.js';
+import { openDatabase, type Database, type RootDatabase } from '../core/state-store.js';
 import type { Logger } from '../core/logger.js';
 
 /** An event message waiting for the broker's acknowledgement. */
@@ -61,7 +61,7 @@ export class Outbox {
   private lastDropWarnAt = Number.NEGATIVE_INFINITY;
 
   constructor(root: RootDatabase, options: OutboxOptions) {
-    this.db = root.openDB<StoredMessage, number>({ name: options.dbName ?? 'mqtt-outbox', keyEncoding: 'uint32' });
+    this.db = openDatabase<StoredMessage, number>(root, { name: options.dbName ?? 'mqtt-outbox', keyEncoding: 'uint32' });
     this.maxMessages = options.maxMessages;
     this.logger = options.logger;
     this.dropWarnIntervalMs = options.dropWarnIntervalMs ?? 10_000;

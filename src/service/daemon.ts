@@ -30,7 +30,10 @@ import { createIdentityStage } from './identity.js';
 import type { MatchStage } from './match-stage.js';
 import { PublishStage } from './publish-stage.js';
 import { Scheduler } from './scheduler.js';
+import type { StorageGuard } from '../storage/storage-guard.js';
 import { SystemdWatchdog, systemdNotify } from './systemd-watchdog.js';
+
+const STORAGE_CHECK_MS = 10_000;
 
 export interface DaemonOptions {
   configFile: string;
@@ -45,6 +48,7 @@ export class Daemon {
   private readonly workers = new Map<string, { camera: CameraConfig; worker: CameraWorker }>();
   private readonly startedAt = Date.now();
   private statsTimer: NodeJS.Timeout | undefined;
+  private storageTimer: NodeJS.Timeout | undefined;
   private cpu = { usage: process.cpuUsage(), at: performance.now() };
   private stopping: Promise<void> | undefined;
 
@@ -62,6 +66,7 @@ export class Daemon {
       matchStage: MatchStage;
       publishStage: PublishStage;
       scheduler: Scheduler;
+      storage: StorageGuard;
       surface: OperatorSurface;
       watchdog: SystemdWatchdog;
     },
@@ -96,7 +101,14 @@ export class Daemon {
     });
     const store = openStateStore({ path: config.gallery.path, mapSizeMb: config.gallery.map_size_mb });
     // The publish stage exists once the publisher does, which needs the gallery: bound late.
-    const { gallery, matcher, matchStage } = createIdentityStage(config, { store, bus, logger, announce: (decision) => late.publishStage?.announceDecision(decision) });
+    const { gallery, matcher, matchStage, storage } = createIdentityStage(config, {
+      store,
+      bus,
+      logger,
+      announce: (decision) => late.publishStage?.announceDecision(decision),
+      storage: surface.snapshots ? { snapshots: surface.snapshots } : {},
+    });
+    if (storage === undefined) throw new Error('the identity stage was opened without its storage guard');
     const { embedded_broker: embedded } = config.mqtt;
     const broker = embedded.enabled
       ? await startEmbeddedBroker({ host: embedded.host, port: embedded.port, logger }).catch((error: NodeJS.ErrnoException) => {
@@ -133,6 +145,7 @@ export class Daemon {
         ...(surface.snapshots ? { snapshots: surface.snapshots, snapshotMaxAgeMs: config.gallery.retention.sightings_days * 86_400_000 } : {}),
         ...(config.schedules.timezone !== undefined ? { timezone: config.schedules.timezone } : {}),
       }),
+      storage: storage,
       surface,
       watchdog: new SystemdWatchdog({
         env: process.env,
@@ -155,6 +168,7 @@ export class Daemon {
           mqttConnected: publisher.connected,
           outboxAccepting: publisher.counts().pending < config.mqtt.outbox.max_messages,
           camerasOnline: counters.filter((camera) => camera.status.state === 'online').length,
+          storage: storage.report().state,
         };
       },
     });
@@ -165,6 +179,12 @@ export class Daemon {
     daemon.parts.scheduler.start();
     for (const camera of config.cameras.filter((c) => c.enabled)) daemon.startCamera(camera);
     daemon.statsTimer = setInterval(() => daemon.publishStats(), config.mqtt.stats_interval_s * 1000);
+    // Room is also made when no track ends (retention alone may not keep up), and held decisions go in.
+    daemon.storageTimer = setInterval(() => {
+      storage.check();
+      matchStage.retryHeld();
+    }, STORAGE_CHECK_MS);
+    storage.check();
     logger.info(
       { node: config.node_id, cameras: [...daemon.workers.keys()], providers: models.providers, broker: redactCredentials(broker?.url ?? config.mqtt.url) },
       `crosscam running: ${daemon.workers.size} cameras, node ${config.node_id}`,
@@ -219,6 +239,7 @@ export class Daemon {
   private async shutdown(): Promise<void> {
     const { parts } = this;
     clearInterval(this.statsTimer);
+    clearInterval(this.storageTimer);
     await parts.watchdog.stopping();
     await Promise.all([...this.workers.keys()].map((id) => this.stopCamera(id, false)));
     await parts.scheduler.stop();
@@ -291,7 +312,8 @@ export class Daemon {
     const online = cameras.filter((camera) => camera.status.state === 'online').length;
     const fps = cameras.reduce((sum, camera) => sum + camera.status.fps, 0);
     const gallery = this.parts.gallery.stats();
-    return `${online}/${cameras.length} cameras online, ${fps.toFixed(1)} fps, ${gallery.identities} identities, MQTT ${this.parts.publisher.connected ? 'connected' : `disconnected (${this.parts.publisher.counts().pending} queued)`}`;
+    const storage = this.parts.storage.report().state;
+    return `${online}/${cameras.length} cameras online, ${fps.toFixed(1)} fps, ${gallery.identities} identities, MQTT ${this.parts.publisher.connected ? 'connected' : `disconnected (${this.parts.publisher.counts().pending} queued)`}${storage === 'ok' ? '' : `, STORAGE ${storage.toUpperCase()}`}`;
   }
 
   private publishStats(): void {
@@ -308,6 +330,7 @@ export class Daemon {
       cameras: [...this.workers.values()].map(({ worker }) => worker.takeStats()),
       gallery: { identities: gallery.identities, sightings: gallery.sightings },
       matchesLastHour: parts.surface.feed.flowCounts().reduce((sum, pair) => sum + pair.count, 0),
+      storage: { ...parts.storage.report(), heldDecisions: parts.matchStage.heldDecisions() },
       outbox: { pending: outbox.pending, dropped: outbox.dropped },
       providers: parts.models.providers,
       process: { cpuPercent, rssBytes: process.memoryUsage().rss },

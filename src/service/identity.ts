@@ -17,6 +17,8 @@ import { Matcher, type MatcherOptions } from '../match/matcher.js';
 import type { DaemonEvents } from './daemon-events.js';
 import type { EventBus } from './event-bus.js';
 import type { MatchDecision } from '../match/decision.js';
+import type { SnapshotStore } from '../snapshots/snapshot-store.js';
+import { StorageGuard } from '../storage/storage-guard.js';
 import { MatchStage } from './match-stage.js';
 
 /** A camera's mean moves this far (L2, unit embeddings) before the gallery is re-projected. */
@@ -30,6 +32,8 @@ export interface IdentityStageDeps {
   now?: () => number;
   /** Writes the message announcing a decision inside its transaction (the publish stage). */
   announce?: (decision: MatchDecision) => void;
+  /** Enforce the gallery's size limit and survive a full disk (the daemon; config gallery.path and map_size_mb). */
+  storage?: { snapshots?: Pick<SnapshotStore, 'remove'> };
 }
 
 export interface IdentityStage {
@@ -37,6 +41,7 @@ export interface IdentityStage {
   gallery: Gallery;
   matcher: Matcher;
   matchStage: MatchStage;
+  storage: StorageGuard | undefined;
 }
 
 /** The matching space and the gallery in it, from the config (the camera statistics are read from the store). */
@@ -90,6 +95,22 @@ export function matcherOptions(config: Pick<CrosscamConfig, 'features' | 'matchi
 export function createIdentityStage(config: CrosscamConfig, deps: IdentityStageDeps): IdentityStage {
   const { space, gallery } = openGallery(config, deps.store);
   const matcher = new Matcher({ ...matcherOptions(config, gallery, deps.store), ...(deps.now ? { now: deps.now } : {}) });
-  const matchStage = new MatchStage({ bus: deps.bus, matcher, logger: deps.logger, ...(deps.announce ? { announce: deps.announce } : {}) });
-  return { space, gallery, matcher, matchStage };
+  const storage = deps.storage
+    ? new StorageGuard({
+        store: deps.store,
+        dir: config.gallery.path,
+        limitBytes: config.gallery.map_size_mb * 2 ** 20,
+        gallery,
+        logger: deps.logger,
+        ...(deps.storage.snapshots ? { snapshots: deps.storage.snapshots } : {}),
+      })
+    : undefined;
+  const matchStage = new MatchStage({
+    bus: deps.bus,
+    matcher,
+    logger: deps.logger,
+    ...(deps.announce ? { announce: deps.announce } : {}),
+    ...(storage ? { storage } : {}),
+  });
+  return { space, gallery, matcher, matchStage, storage };
 }

@@ -6,6 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import { isoTime } from '../core/json-values.js';
 import type { Logger } from '../core/logger.js';
+import { RateLimitedLog } from '../core/rate-limited-log.js';
+import type { StorageGuard } from '../storage/storage-guard.js';
 import type { MatchDecision } from '../match/decision.js';
 import type { Matcher } from '../match/matcher.js';
 import type { TrackSighting } from '../pipeline/camera-pipeline.js';
@@ -18,7 +20,20 @@ export interface MatchStageOptions {
   logger: Logger;
   /** Runs inside the transaction of each decision that is news (the publish stage's outbox write). */
   announce?: (decision: MatchDecision) => void;
+  /** Checked (and made room in) before decisions, at most once a second, and after a failed write. */
+  storage?: Pick<StorageGuard, 'check'>;
+  /** Decisions whose write failed are held in memory (oldest dropped beyond this) and retried; default 10,000. */
+  maxHeld?: number;
+  now?: () => number;
 }
+
+/** A track whose decision could not be written yet. */
+interface HeldDecision {
+  sighting: TrackSighting;
+  embedding: Float32Array;
+}
+
+const STORAGE_CHECK_INTERVAL_MS = 1000;
 
 /** A repeat decision (the end of a track decided early) refines the gallery; it is not news, unless it is a late match. */
 const isNews = (decision: MatchDecision): boolean => decision.updateOf === undefined || decision.lateMatch === true;
@@ -47,8 +62,14 @@ export class MatchStage {
   private readonly live = new Set<string>();
   private readonly isLive = (ref: { cameraId: string; trackId: number; firstSeenAt: number }) => this.live.has(trackKey(ref));
   private readonly unsubscribe: (() => void)[] = [];
+  private readonly held: HeldDecision[] = [];
+  private readonly log: RateLimitedLog;
+  private droppedHeld = 0;
+  private storageCheckedAt = Number.NEGATIVE_INFINITY;
 
-  constructor(private readonly options: MatchStageOptions) {}
+  constructor(private readonly options: MatchStageOptions) {
+    this.log = new RateLimitedLog(options.logger, 60_000, options.now);
+  }
 
   start(): void {
     const { bus } = this.options;
@@ -84,14 +105,69 @@ export class MatchStage {
     });
   }
 
+  /** Decisions waiting for storage room. */
+  heldDecisions(): number {
+    return this.held.length;
+  }
+
+  /** Retries the held decisions, oldest first, until one fails again (the daemon calls it periodically). */
+  retryHeld(): void {
+    while (this.held.length > 0) {
+      const { sighting, embedding } = this.held[0]!;
+      if (!this.tryDecide(sighting, embedding).written) return;
+      this.held.shift();
+    }
+  }
+
   private decide(sighting: TrackSighting, embedding: Float32Array | undefined): MatchDecision | undefined {
     if (!embedding) return undefined;
+    const now = (this.options.now ?? Date.now)();
+    if (this.options.storage && now - this.storageCheckedAt >= STORAGE_CHECK_INTERVAL_MS) {
+      this.storageCheckedAt = now;
+      this.options.storage.check();
+    }
+    this.retryHeld();
+    // Held decisions go first, in order: a new one waits behind them.
+    let attempt: ReturnType<MatchStage['tryDecide']> = { written: false };
+    if (this.held.length === 0) {
+      attempt = this.tryDecide(sighting, embedding);
+      if (!attempt.written) {
+        // A failed write (disk or gallery full): make room and try once more.
+        this.options.storage?.check();
+        attempt = this.tryDecide(sighting, embedding);
+      }
+    }
+    if (!attempt.written) {
+      this.held.push({ sighting, embedding });
+      const maxHeld = this.options.maxHeld ?? 10_000;
+      if (this.held.length > maxHeld) {
+        this.held.shift();
+        this.droppedHeld += 1;
+        this.log.error('decisions-dropped', { dropped: this.droppedHeld, maxHeld }, `more than ${maxHeld} decisions wait for storage room: the oldest was dropped`);
+      }
+      return undefined;
+    }
+    return attempt.decision;
+  }
+
+  /** One decision; a failed write is logged (rate-limited) and reported as not written. */
+  private tryDecide(sighting: TrackSighting, embedding: Float32Array): { written: true; decision: MatchDecision | undefined } | { written: false; decision?: undefined } {
     const { announce } = this.options;
-    const decision = this.options.matcher.decide(
-      { ...sighting, embedding },
-      { isLive: this.isLive, ...(announce ? { inTransaction: (taken: MatchDecision) => isNews(taken) && announce(taken) } : {}) },
-    );
-    if (!decision) return undefined;
+    let decision: MatchDecision | undefined;
+    try {
+      decision = this.options.matcher.decide(
+        { ...sighting, embedding },
+        { isLive: this.isLive, ...(announce ? { inTransaction: (taken: MatchDecision) => isNews(taken) && announce(taken) } : {}) },
+      );
+    } catch (error) {
+      this.log.error('decision-write', { err: error, held: this.held.length + 1 }, `decision for ${sighting.cameraId}#${sighting.trackId} could not be written; held in memory and retried`);
+      return { written: false };
+    }
+    if (decision) this.announced(sighting, decision);
+    return { written: true, decision };
+  }
+
+  private announced(sighting: TrackSighting, decision: MatchDecision): void {
     this.options.logger.debug(
       { camera: sighting.cameraId, track: sighting.trackId, identity: decision.identityId, outcome: decision.outcome, similarity: decision.similarity, candidates: decision.candidates, repeat: decision.updateOf !== undefined },
       `decision ${decision.outcome} ${decision.identityId} for ${sighting.cameraId}#${sighting.trackId}`,
@@ -104,6 +180,5 @@ export class MatchStage {
       if (decision.outcome === 'matched' || decision.watchlistLabel !== undefined) this.options.logger.info({ identity: decision.identityId, event: decision.eventId }, describeMatch(decision));
       this.options.bus.emit('decision', decision);
     }
-    return decision;
   }
 }

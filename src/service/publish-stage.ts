@@ -4,6 +4,7 @@
  * outbox; `settled()` waits until every one handed over so far is committed.
  */
 import type { Logger } from '../core/logger.js';
+import { RateLimitedLog } from '../core/rate-limited-log.js';
 import type { MatchDecision } from '../match/decision.js';
 import {
   buildCameraStatusMessage,
@@ -29,7 +30,11 @@ export class PublishStage {
   private readonly pending = new Set<Promise<void>>();
   private readonly unsubscribe: (() => void)[] = [];
 
-  constructor(private readonly options: PublishStageOptions) {}
+  private readonly log: RateLimitedLog;
+
+  constructor(private readonly options: PublishStageOptions) {
+    this.log = new RateLimitedLog(options.logger);
+  }
 
   start(): void {
     const { bus, publisher } = this.options;
@@ -61,7 +66,7 @@ export class PublishStage {
   }
 
   private track(committed: Promise<void>): Promise<void> {
-    const tracked = committed.catch((error: unknown) => this.options.logger.error({ err: error }, 'event could not be stored in the outbox'));
+    const tracked = committed.catch((error: unknown) => this.log.error('outbox-write', { err: error }, 'event could not be stored in the outbox'));
     this.pending.add(tracked);
     void tracked.finally(() => this.pending.delete(tracked));
     return tracked;

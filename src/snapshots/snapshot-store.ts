@@ -13,6 +13,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import type { Box } from '../core/geometry.js';
 import type { Logger } from '../core/logger.js';
+import { RateLimitedLog } from '../core/rate-limited-log.js';
 import type { Frame } from '../core/types.js';
 import { trackKeyId, type TrackKey } from '../gallery/records.js';
 import type { CameraFrameResult } from '../pipeline/camera-pipeline.js';
@@ -58,9 +59,12 @@ export class SnapshotStore {
   /** Writes under way, by snapshot id: a read waits for them. */
   private readonly writing = new Map<string, Promise<void>>();
   private readonly frameEveryS: number;
+  /** A full disk fails every snapshot: one line a minute. */
+  private readonly writeErrors: RateLimitedLog;
   private ready: Promise<unknown> | undefined;
 
   constructor(private readonly options: SnapshotStoreOptions) {
+    this.writeErrors = new RateLimitedLog(options.logger);
     this.frameEveryS = options.frameEveryS ?? 2;
   }
 
@@ -173,7 +177,7 @@ export class SnapshotStore {
       await writeFile(this.file(id, 'crop'), crop);
       await writeFile(this.file(id, 'frame'), frame);
     } catch (error) {
-      this.options.logger.warn({ err: error, snapshot: id }, `snapshot ${id} could not be written: ${error instanceof Error ? error.message : String(error)}`);
+      this.writeErrors.warn('snapshot-write', { err: error, snapshot: id }, `snapshot ${id} could not be written: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
 

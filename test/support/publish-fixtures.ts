@@ -79,6 +79,7 @@ export const statsSnapshot: StatsSnapshot = {
   ],
   gallery: { identities: 120, sightings: 2400 },
   matchesLastHour: 14,
+  storage: { state: 'ok', usedBytes: 37.25 * 2 ** 20, limitBytes: 2048 * 2 ** 20, fileBytes: 40 * 2 ** 20, diskFreeBytes: 51_200 * 2 ** 20, prunedSightings: 0, heldDecisions: 0 },
   outbox: { pending: 0, dropped: 0 },
   providers: { detector: 'cpu', 'reid-person': 'cpu' },
   process: { cpuPercent: 73.25, rssBytes: 412 * 2 ** 20 + 123_456 },
