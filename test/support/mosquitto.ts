@@ -16,7 +16,10 @@ export interface MosquittoOptions {
   passwords?: Record<string, string>;
   /** An ACL file's text (`user NAME` / `topic readwrite PATTERN` lines). */
   acl?: string;
-  /** A TLS listener instead of plain TCP: PEM file paths; with requireCertificate, clients must present one signed by ca. */
+  /**
+   * A TLS listener instead of plain TCP: PEM file paths. With requireCertificate, clients must
+   * present one signed by ca, and its CN is their user name (no password needed).
+   */
   tls?: { ca: string; cert: string; key: string; requireCertificate?: boolean };
 }
 
@@ -76,7 +79,8 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
     lines.push(`acl_file ${path.join(dir, 'acl')}`);
   }
   if (options.tls !== undefined) {
-    lines.push(`cafile ${options.tls.ca}`, `certfile ${options.tls.cert}`, `keyfile ${options.tls.key}`, `require_certificate ${options.tls.requireCertificate ? 'true' : 'false'}`);
+    lines.push(`cafile ${options.tls.ca}`, `certfile ${options.tls.cert}`, `keyfile ${options.tls.key}`);
+    if (options.tls.requireCertificate) lines.push('require_certificate true', 'use_identity_as_username true');
   }
   writeFileSync(configFile, `${lines.join('\n')}\n`);
 
