@@ -213,7 +213,8 @@ test('topics live under <base_topic>/<node_id>; only single-level commands are r
   assert.equal(topics.cameraStatus('gate-left'), 'crosscam/edge-1/cameras/gate-left/status');
   assert.equal(topics.requests, 'crosscam/edge-1/request/+');
   assert.equal(topics.commandOf('crosscam/edge-1/request/lookup'), 'lookup');
-  assert.equal(topics.commandOf('crosscam/edge-1/request/'), null);
+  assert.equal(topics.commandOf('crosscam/edge-1/request/'), '', 'an empty command is answered (unknown_command)');
+  assert.equal(topics.commandOf('crosscam/edge-1/request/a/b'), null);
   assert.equal(topics.commandOf('crosscam/edge-2/request/lookup'), null);
   assert.equal(topics.response('lookup'), 'crosscam/edge-1/response/lookup');
 });

@@ -32,7 +32,8 @@ export function topicsFor(baseTopic: string, nodeId: string): Topics {
     commandOf: (topic) => {
       if (!topic.startsWith(requestPrefix)) return null;
       const command = topic.slice(requestPrefix.length);
-      return command === '' || command.includes('/') ? null : command;
+      // An empty name is a request too (answered unknown_command): every request gets an answer.
+      return command.includes('/') ? null : command;
     },
     response: (command) => `${root}/response/${command}`,
   };

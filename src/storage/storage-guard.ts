@@ -74,13 +74,17 @@ export class StorageGuard {
     const low = limitBytes * (this.options.lowWater ?? 0.8);
     const reserve = this.options.reserveBytes ?? 4 * 2 ** 20;
     let measured = this.measure();
+    // Room wanted inside the file when the disk is full: the reserve, or a fifth of a small file
+    // (pruning a small gallery to nothing would not buy more).
+    const roomInFile = (usage: { usedBytes: number; fileBytes: number }) => usage.fileBytes - usage.usedBytes;
+    const roomTarget = Math.min(reserve, Math.max(64 * 1024, measured.fileBytes * 0.2));
     const overLimit = measured.usedBytes > high;
-    const diskFull = measured.diskFreeBytes < reserve && measured.fileBytes - measured.usedBytes < reserve;
+    const diskFull = measured.diskFreeBytes < reserve && roomInFile(measured) < roomTarget;
     if (overLimit || diskFull) {
       const before = this.pruned;
       // Enough pages freed: under the low-water mark, and room inside the file if the disk is full.
       const enough = (usage: { usedBytes: number; fileBytes: number; diskFreeBytes: number }) =>
-        usage.usedBytes <= low && (usage.diskFreeBytes >= reserve || usage.fileBytes - usage.usedBytes >= reserve);
+        usage.usedBytes <= low && (usage.diskFreeBytes >= reserve || roomInFile(usage) >= roomTarget);
       while (!enough(measured) && this.pruneStep()) measured = this.measure();
       const state: StorageState = enough(measured) ? 'ok' : diskFull ? 'disk_full' : 'gallery_full';
       const fields = { usedMb: mb(measured.usedBytes), limitMb: mb(limitBytes), fileMb: mb(measured.fileBytes), diskFreeMb: mb(measured.diskFreeBytes), pruned: this.pruned - before };
