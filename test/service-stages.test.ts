@@ -168,3 +168,36 @@ test('match log line names both sides and the figures', () => {
   );
   assert.match(describeMatch(decision({ matched: undefined, watchlistLabel: 'red coat', highConfidence: false })), /^match person-000001 \[watch list: red coat\]: right#7 \(00:00:14\) ← enrolment, .*confidence 0\.90 \(low\)$/);
 });
+
+test('match stage: a decision whose write fails is held, retried in order once storage recovers, and the oldest dropped beyond maxHeld', () => {
+  const bus = new EventBus<DaemonEvents>(silent);
+  const seen = record(bus);
+  let failing = true;
+  const written: number[] = [];
+  let checks = 0;
+  const stage = new MatchStage({
+    bus,
+    logger: silent,
+    maxHeld: 3,
+    now: () => 0,
+    storage: { check: () => (checks++, { state: 'ok', usedBytes: 0, limitBytes: 1, fileBytes: 0, diskFreeBytes: 0, prunedSightings: 0 }) },
+    matcher: {
+      decide: (track) => {
+        if (failing) throw new Error('ENOSPC: no space left on device');
+        written.push(track.trackId);
+        return decision({ eventId: `e${track.trackId}`, sighting: { ...decision({}).sighting, trackId: track.trackId } });
+      },
+    },
+  });
+  stage.start();
+  const base = { ...decision({}).sighting, state: 'confirmed', score: 0.9, firstPts: 0, lastPts: 4, firstFrameIndex: 0, lastFrameIndex: 20 } as TrackSighting;
+  for (const trackId of [1, 2, 3, 4]) bus.emit('track', { type: 'end', sighting: { ...base, trackId }, zones: [], at: 16_000, embedding: Float32Array.of(1, 0) });
+  assert.equal(stage.heldDecisions(), 3, 'held, the oldest (track 1) dropped beyond maxHeld');
+  assert.ok(checks >= 2, 'storage was asked to make room after the failed write');
+  assert.equal(seen.decision.length, 0);
+  failing = false;
+  stage.retryHeld();
+  assert.deepEqual(written, [2, 3, 4], 'retried oldest first');
+  assert.equal(stage.heldDecisions(), 0);
+  assert.deepEqual(seen.decision.map((d) => d.eventId), ['e2', 'e3', 'e4'], 'and announced once written');
+});

@@ -5,11 +5,10 @@
  */
 import type { CameraConfig, CrosscamConfig } from '../config/schema.js';
 import { configSecrets } from '../config/secrets.js';
-import type { SecretRedactor } from '../core/redaction.js';
 import { ExitCode } from '../core/exit-codes.js';
-import { OperatorError } from '../core/operator-error.js';
-import { redactCredentials } from '../core/redaction.js';
 import type { Logger } from '../core/logger.js';
+import { OperatorError } from '../core/operator-error.js';
+import { redactCredentials, type SecretRedactor } from '../core/redaction.js';
 import { openStateStore } from '../core/state-store.js';
 import type { Gallery } from '../gallery/gallery.js';
 import { CameraSource } from '../ingest/camera-source.js';
@@ -21,6 +20,7 @@ import { homeAssistantDiscovery } from '../publish/home-assistant.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../publish/embedded-broker.js';
 import { MqttPublisher } from '../publish/mqtt-publisher.js';
 import { Outbox } from '../publish/outbox.js';
+import type { StorageGuard } from '../storage/storage-guard.js';
 import { CameraWorker } from './camera-worker.js';
 import { operatorCommands } from './commands.js';
 import { cameraSourceOptions, publisherOptions } from './daemon-options.js';
@@ -30,7 +30,6 @@ import { createIdentityStage } from './identity.js';
 import type { MatchStage } from './match-stage.js';
 import { PublishStage } from './publish-stage.js';
 import { Scheduler } from './scheduler.js';
-import type { StorageGuard } from '../storage/storage-guard.js';
 import { SystemdWatchdog, systemdNotify } from './systemd-watchdog.js';
 
 const STORAGE_CHECK_MS = 10_000;
@@ -145,7 +144,7 @@ export class Daemon {
         ...(surface.snapshots ? { snapshots: surface.snapshots, snapshotMaxAgeMs: config.gallery.retention.sightings_days * 86_400_000 } : {}),
         ...(config.schedules.timezone !== undefined ? { timezone: config.schedules.timezone } : {}),
       }),
-      storage: storage,
+      storage,
       surface,
       watchdog: new SystemdWatchdog({
         env: process.env,
@@ -243,6 +242,11 @@ export class Daemon {
     await parts.watchdog.stopping();
     await Promise.all([...this.workers.keys()].map((id) => this.stopCamera(id, false)));
     await parts.scheduler.stop();
+    // Decisions still waiting for storage room get a last chance; what remains is said.
+    parts.storage.check();
+    parts.matchStage.retryHeld();
+    const held = parts.matchStage.heldDecisions();
+    if (held > 0) parts.logger.error({ held }, `${held} decisions could not be stored before stopping (no storage room): they are lost`);
     parts.matchStage.stop();
     await parts.publishStage.settled();
     parts.publishStage.stop();
