@@ -74,3 +74,32 @@ test('SIGHUP adds, changes and removes cameras without restarting the others; a 
   const exit = await daemon.stop('SIGTERM', 30_000);
   assert.equal(exit, 0);
 });
+
+test('a camera added by SIGHUP with a class no camera had at start gets its detections', { skip, timeout: 120_000 }, async (t) => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'crosscam-reload-classes-'));
+  const port = await freePort();
+  const config = (cameras: object[]) => ({
+    node_id: 'classes',
+    detect: { fps: 2, classes: ['person'] },
+    cameras,
+    mqtt: { url: `mqtt://127.0.0.1:${port}`, protocol_version: 4, embedded_broker: { enabled: true, host: '127.0.0.1', port } },
+    gallery: { path: path.join(dir, 'gallery') },
+    snapshots: { enabled: false, path: path.join(dir, 'snapshots') },
+    http: { port: 0 },
+  });
+  const people = { id: 'people', url: PETS_VIDEO, file: { realtime: true, loop: true } };
+  // PETS09 has parked cars; at start no camera asks for cars, so the shared detector drops them.
+  const cars = { id: 'cars', url: PETS_VIDEO, detect: { classes: ['car'], min_score: 0.4 }, file: { realtime: true, loop: true } };
+  const configFile = path.join(dir, 'crosscam.yaml');
+  await writeFile(configFile, stringify(config([people])));
+  const daemon = startDaemon({ config: configFile });
+  t.after(() => daemon.dispose());
+  await daemon.waitForLog((line) => /^crosscam running/.test(String(line.msg)), 60_000);
+  const mqtt = await collectMqtt({ url: `mqtt://127.0.0.1:${port}`, topics: ['crosscam/classes/sightings'], protocolVersion: 4 });
+  t.after(() => mqtt.close());
+  await writeFile(configFile, stringify(config([people, cars])));
+  process.kill(daemon.pid, 'SIGHUP');
+  const car = await mqtt.waitFor((m) => (m.payload as { camera?: string }).camera === 'cars', 40_000, 'a sighting on the added camera');
+  assert.equal((car.payload as { class: string }).class, 'car');
+  assert.equal(await daemon.stop('SIGTERM', 30_000), 0);
+});
