@@ -8,7 +8,7 @@ import { boxArray, isoTime, round } from '../core/json-values.js';
 import { createLogger } from '../core/logger.js';
 import { OperatorError } from '../core/operator-error.js';
 import type { ObjectClass } from '../core/types.js';
-import { sourceKind } from '../ingest/ffmpeg-command.js';
+import { ffmpegInput, sourceKind } from '../ingest/ffmpeg-command.js';
 import { readFfmpegFrames } from '../ingest/ffmpeg-frames.js';
 import { CameraPipeline, type EndedTrack } from '../pipeline/camera-pipeline.js';
 import { cameraPipelineOptions, openVisionModels, readConfigOrDefaults, selectCamera } from '../pipeline/setup.js';
@@ -55,7 +55,7 @@ async function processVideo(io: CommandIo, video: string | undefined, options: P
   const camera = selectCamera(loaded.config, options.camera);
   const url = video ?? camera.url;
   if (sourceKind(url) === 'file') {
-    await access(url.replace(/^file:\/\//i, '')).catch((error: Error) => {
+    await access(ffmpegInput(url)).catch((error: Error) => {
       throw new OperatorError(`cannot read video: ${error.message}`, ExitCode.NO_INPUT);
     });
   }

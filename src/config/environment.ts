@@ -1,6 +1,7 @@
 import { accessSync, constants, readFileSync, statfsSync, statSync } from 'node:fs';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import path from 'node:path';
+import { ffmpegInput, sourceKind } from '../ingest/ffmpeg-command.js';
 import type { ConfigIssue } from './issues.js';
 import type { CrosscamConfig } from './schema.js';
 
@@ -18,10 +19,8 @@ export function environmentIssues(config: CrosscamConfig): ConfigIssue[] {
   if (tls?.key !== undefined) pushIssue(issues, 'mqtt.tls.key', pemIssue(tls.key, 'key'));
   if (config.ffmpeg.path !== undefined) pushIssue(issues, 'ffmpeg.path', accessIssue(config.ffmpeg.path, constants.X_OK, 'is not an executable file'));
   config.cameras.forEach((camera, index) => {
-    const isFile = /^file:\/\//i.test(camera.url) || !/^[a-z][a-z0-9+.-]*:\/\//i.test(camera.url);
-    if (!camera.enabled || !isFile) return;
-    const file = camera.url.replace(/^file:\/\//i, '');
-    pushIssue(issues, `cameras.${index}.url`, accessIssue(file, constants.R_OK, 'video file not found or not readable (for the demo, set CROSSCAM_DEMO_VIDEO to the PETS09-S2L1 clip)'));
+    if (!camera.enabled || sourceKind(camera.url) !== 'file') return;
+    pushIssue(issues, `cameras.${index}.url`, accessIssue(ffmpegInput(camera.url), constants.R_OK, 'video file not found or not readable (for the demo, set CROSSCAM_DEMO_VIDEO to the PETS09-S2L1 clip)'));
   });
   pushIssue(issues, 'gallery.path', directoryIssue(config.gallery.path));
   if (config.snapshots.enabled) pushIssue(issues, 'snapshots.path', directoryIssue(config.snapshots.path));

@@ -13,7 +13,7 @@ import type { CrosscamConfig } from '../config/schema.js';
 import type { Logger } from '../core/logger.js';
 import { BUNDLED_FFMPEG_PATH } from '../ingest/ffmpeg-frames.js';
 import { redactCredentials } from '../core/redaction.js';
-import { sourceKind } from '../ingest/ffmpeg-command.js';
+import { ffmpegInput, sourceKind } from '../ingest/ffmpeg-command.js';
 import type { ModelCatalog } from '../models/catalog.js';
 import { describeModelFileStatus, modelFilePath, verifyModelFile } from '../models/model-file.js';
 import { providerRequests } from '../pipeline/setup.js';
@@ -108,10 +108,9 @@ async function checkCamera(config: CrosscamConfig, camera: CrosscamConfig['camer
   const url = redactCredentials(camera.url);
   const kind = sourceKind(camera.url);
   const input = kind === 'rtsp' ? ['-rtsp_transport', 'tcp', '-stimeout', String(config.ffmpeg.rtsp_timeout_s * 1_000_000)] : [];
-  const file = kind === 'file' ? camera.url.replace(/^file:\/\//i, '') : camera.url;
   try {
     const started = performance.now();
-    await run(config.ffmpeg.path ?? BUNDLED_FFMPEG_PATH, ['-v', 'error', ...input, '-i', file, '-frames:v', '1', '-f', 'null', '-'], (config.ffmpeg.rtsp_timeout_s + 5) * 1000);
+    await run(config.ffmpeg.path ?? BUNDLED_FFMPEG_PATH, ['-v', 'error', ...input, '-i', ffmpegInput(camera.url), '-frames:v', '1', '-f', 'null', '-'], (config.ffmpeg.rtsp_timeout_s + 5) * 1000);
     return { name: `camera ${camera.id}`, ok: true, detail: `${url}: first frame decoded in ${Math.round(performance.now() - started)} ms` };
   } catch (error) {
     const stderr = String((error as { stderr?: string }).stderr ?? '').trim().split('\n').pop() || (error as Error).message;

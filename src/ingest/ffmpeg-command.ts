@@ -31,6 +31,11 @@ export interface FfmpegCommand {
 
 export type SourceKind = 'rtsp' | 'http' | 'file';
 
+/** What ffmpeg opens: the path of a file:// URL, any other source as written. */
+export function ffmpegInput(url: string): string {
+  return url.replace(/^file:\/\//i, '');
+}
+
 export function sourceKind(url: string): SourceKind {
   if (/^rtsps?:\/\//i.test(url)) return 'rtsp';
   if (/^https?:\/\//i.test(url)) return 'http';
@@ -65,8 +70,7 @@ export function buildFfmpegCommand(spec: FfmpegSourceSpec): FfmpegCommand {
   if (chain) outputOptions.push('-vf', chain);
   outputOptions.push('-pix_fmt', 'rgb24', '-f', 'rawvideo');
 
-  const input = kind === 'file' ? spec.url.replace(/^file:\/\//i, '') : spec.url;
-  return { input, inputOptions, outputOptions };
+  return { input: ffmpegInput(spec.url), inputOptions, outputOptions };
 }
 
 /** The argv ffmpeg receives (fluent-ffmpeg adds the output target `pipe:1`). */
