@@ -137,14 +137,13 @@ export class MqttPublisher {
     const topic = this.topics.matches;
     const payload = JSON.stringify(message);
     const qos = this.options.eventQos;
+    // Sent once the transaction has committed, when the caller's callback has returned.
     if (qos === 0) {
-      setImmediate(() => this.session?.client.publish(topic, payload, { qos: 0, retain: false }, () => undefined));
+      setImmediate(() => this.publishAtMostOnce(topic, payload));
       return;
     }
     const seq = this.options.outbox.enqueueInTransaction({ topic, payload, qos });
-    if (seq < this.cursor && !this.inFlight.has(seq)) this.cursor = seq;
-    // The transaction commits when the caller's callback returns, before this runs.
-    setImmediate(() => this.pump());
+    setImmediate(() => this.sendStored(seq));
   }
 
   publishIdentitiesMerged(message: IdentitiesMergedMessage): Promise<void> {
@@ -234,10 +233,19 @@ export class MqttPublisher {
     const payload = JSON.stringify(message);
     const qos = this.options.eventQos;
     if (qos === 0) {
-      this.session?.client.publish(topic, payload, { qos: 0, retain: false }, () => undefined);
+      this.publishAtMostOnce(topic, payload);
       return;
     }
-    const seq = await this.options.outbox.enqueue({ topic, payload, qos });
+    this.sendStored(await this.options.outbox.enqueue({ topic, payload, qos }));
+  }
+
+  /** QoS 0 events skip the outbox: sent now if connected, else never. */
+  private publishAtMostOnce(topic: string, payload: string): void {
+    this.session?.client.publish(topic, payload, { qos: 0, retain: false }, () => undefined);
+  }
+
+  /** A committed outbox entry goes out with the others. */
+  private sendStored(seq: number): void {
     // Commits normally land in seq order; if one landed late, step back so it is not skipped.
     if (seq < this.cursor && !this.inFlight.has(seq)) this.cursor = seq;
     this.pump();

@@ -87,9 +87,8 @@ export class Outbox {
    * sequence is taken synchronously, so messages keep the order of the calls.
    */
   async enqueue(message: OutboxMessage): Promise<number> {
-    while (this.counts().pending >= this.maxMessages) this.dropOldest();
-    const seq = this.nextSeq++;
-    await this.db.put(seq, { topic: message.topic, payload: message.payload, qos: message.qos, enqueuedAt: this.now() });
+    const { seq, stored } = this.admit(message);
+    await this.db.put(seq, stored);
     return seq;
   }
 
@@ -98,9 +97,8 @@ export class Outbox {
    * gallery's decision), so both commit together or not at all; returns its sequence number.
    */
   enqueueInTransaction(message: OutboxMessage): number {
-    while (this.counts().pending >= this.maxMessages) this.dropOldest();
-    const seq = this.nextSeq++;
-    this.db.putSync(seq, { topic: message.topic, payload: message.payload, qos: message.qos, enqueuedAt: this.now() });
+    const { seq, stored } = this.admit(message);
+    this.db.putSync(seq, stored);
     return seq;
   }
 
@@ -131,6 +129,12 @@ export class Outbox {
   /** Resolves when every write issued so far is committed. */
   async flushed(): Promise<void> {
     await this.db.committed;
+  }
+
+  /** Makes room within the bound and takes the next sequence number (synchronously, so calls keep their order). */
+  private admit(message: OutboxMessage): { seq: number; stored: StoredMessage } {
+    while (this.counts().pending >= this.maxMessages) this.dropOldest();
+    return { seq: this.nextSeq++, stored: { topic: message.topic, payload: message.payload, qos: message.qos, enqueuedAt: this.now() } };
   }
 
   private isPresent(seq: number): boolean {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { requestsSchema } from '../config/schema.js';
 import type { Logger } from '../core/logger.js';
 import type { IncomingMessage } from './broker-client.js';
 import { requestEnvelope, type ResponseMessage } from './messages.js';
@@ -49,7 +50,8 @@ export function requestLimitsOf(requests: { max_request_kb: number; max_response
   return { maxRequestBytes: requests.max_request_kb * 1024, maxResponseBytes: requests.max_response_kb * 1024, maxMessageChars: requests.max_message_chars };
 }
 
-export const DEFAULT_REQUEST_LIMITS: RequestLimits = requestLimitsOf({ max_request_kb: 10_240, max_response_kb: 1024, max_message_chars: 2000 });
+/** The config's defaults, for callers without a config (tests, embedding). */
+export const DEFAULT_REQUEST_LIMITS: RequestLimits = requestLimitsOf(requestsSchema.parse({}));
 
 /** Command names are echoed at most this long. */
 const MAX_ECHOED_NAME = 64;
@@ -65,7 +67,7 @@ function clip(text: string, maxChars: number): string {
   return text.length <= maxChars ? text : `${text.slice(0, maxChars)}… (${text.length - maxChars} more characters)`;
 }
 
-function failure(code: string, message: string, limits: RequestLimits = DEFAULT_REQUEST_LIMITS): ResponseMessage {
+function failure(code: string, message: string, limits: RequestLimits): ResponseMessage {
   return { ok: false, error: { code, message: clip(message, limits.maxMessageChars) } };
 }
 
