@@ -1,30 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import sharp from 'sharp';
 import type { Box } from '../src/core/geometry.js';
-import { openStateStore } from '../src/core/state-store.js';
-import { OBJECT_CLASSES, type Frame, type ObjectClass } from '../src/core/types.js';
+import type { Frame } from '../src/core/types.js';
 import { normalised } from '../src/core/vectors.js';
-import { RAW_SPACE } from '../src/features/feature-space.js';
-import { Gallery } from '../src/gallery/gallery.js';
-import { Matcher, type ClassMatchingOptions } from '../src/match/matcher.js';
 import { CommandError } from '../src/publish/requests.js';
 import { operatorCommands } from '../src/service/commands.js';
-
-const CLASSES = Object.fromEntries(OBJECT_CLASSES.map((name) => [name, { threshold: 0.6, minMargin: 0.05 }])) as Record<ObjectClass, ClassMatchingOptions>;
+import { openTestMatching } from './support/matching-fixture.js';
 
 test('operator commands: enrol from an image, lookup, identities, forget, and clear errors', async (t) => {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'crosscam-commands-'));
-  const store = openStateStore({ path: dir, mapSizeMb: 64 });
-  t.after(async () => {
-    await store.close();
-    await rm(dir, { recursive: true, force: true });
-  });
-  const gallery = new Gallery({ store, space: RAW_SPACE, momentum: 0.9, exemplarsPerIdentity: 3, retention: { sightingsDays: 30, identitiesDays: 90 } });
-  const matcher = new Matcher({ gallery, classes: CLASSES, windowS: 600, sameCamera: { enabled: true, minGapS: 10 }, minTrackQuality: 0.1 });
+  const { gallery, matcher } = await openTestMatching(t, 'crosscam-commands-');
   const seen: { frame: Pick<Frame, 'width' | 'height'>; boxes: Box[]; red: number }[] = [];
   // The "model" embeds the mean red level of the crop, so the test sees that real pixels arrived.
   const embedder = {
@@ -91,14 +76,7 @@ test('operator commands: enrol from an image, lookup, identities, forget, and cl
 });
 
 test('enrolment is capped per class (matching.watchlist.max) and rate-limited (per_minute), with clear error codes', async (t) => {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'crosscam-commands-'));
-  const store = openStateStore({ path: dir, mapSizeMb: 64 });
-  t.after(async () => {
-    await store.close();
-    await rm(dir, { recursive: true, force: true });
-  });
-  const gallery = new Gallery({ store, space: RAW_SPACE, momentum: 0.9, exemplarsPerIdentity: 3, retention: { sightingsDays: 30, identitiesDays: 90 } });
-  const matcher = new Matcher({ gallery, classes: CLASSES, windowS: 600, sameCamera: { enabled: true, minGapS: 10 }, minTrackQuality: 0.1 });
+  const { gallery, matcher } = await openTestMatching(t, 'crosscam-commands-');
   let embeds = 0;
   const embedder = { embed: async () => [normalised(Float32Array.of(1, (embeds += 1), 0))] };
   let clock = 1_000_000;

@@ -4,17 +4,9 @@
  * lose), and a failed outbox write takes the decision back with it.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { test } from 'node:test';
 import { pino } from 'pino';
-import { openStateStore } from '../src/core/state-store.js';
-import { OBJECT_CLASSES, type ObjectClass } from '../src/core/types.js';
 import { normalised } from '../src/core/vectors.js';
-import { RAW_SPACE } from '../src/features/feature-space.js';
-import { Gallery } from '../src/gallery/gallery.js';
-import { Matcher, type ClassMatchingOptions } from '../src/match/matcher.js';
 import type { TrackSighting } from '../src/pipeline/camera-pipeline.js';
 import type { MatchMessage } from '../src/publish/messages.js';
 import { MqttPublisher } from '../src/publish/mqtt-publisher.js';
@@ -23,10 +15,10 @@ import type { DaemonEvents } from '../src/service/daemon-events.js';
 import { EventBus } from '../src/service/event-bus.js';
 import { MatchStage } from '../src/service/match-stage.js';
 import { PublishStage } from '../src/service/publish-stage.js';
+import { openTestMatching } from './support/matching-fixture.js';
 import { fakeConnector } from './support/mqtt-fakes.js';
 
 const silent = pino({ level: 'silent' });
-const CLASSES = Object.fromEntries(OBJECT_CLASSES.map((name) => [name, { threshold: 0.6, minMargin: 0.05 }])) as Record<ObjectClass, ClassMatchingOptions>;
 
 function sighting(cameraId: string, trackId: number, atS: number): TrackSighting {
   const box = { x1: 10, y1: 10, x2: 50, y2: 130 };
@@ -38,15 +30,8 @@ function sighting(cameraId: string, trackId: number, atS: number): TrackSighting
 }
 
 test('a match decision and its MQTT message commit together, or not at all', async (t) => {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'crosscam-decision-tx-'));
-  const store = openStateStore({ path: dir, mapSizeMb: 64 });
-  t.after(async () => {
-    await store.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const { store, gallery, matcher } = await openTestMatching(t, 'crosscam-decision-tx-');
   const bus = new EventBus<DaemonEvents>(silent);
-  const gallery = new Gallery({ store, space: RAW_SPACE, momentum: 0.9, exemplarsPerIdentity: 3, retention: { sightingsDays: 30, identitiesDays: 90 } });
-  const matcher = new Matcher({ gallery, classes: CLASSES, windowS: 600, sameCamera: { enabled: true, minGapS: 10 }, minTrackQuality: 0.1 });
   const outbox = new Outbox(store, { maxMessages: 100, logger: silent });
   // Never connected: whatever is in the outbox got there by the decision's transaction.
   const publisher = new MqttPublisher({ url: 'mqtt://broker.test', baseTopic: 'crosscam', nodeId: 'edge-1', protocolVersion: 5, keepaliveS: 30, eventQos: 1, outbox, logger: silent, connector: fakeConnector().connector });

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { promisify } from 'node:util';
 
 const UNIT = path.resolve(import.meta.dirname, '../../systemd/crosscam.service');
@@ -17,12 +17,18 @@ async function verify(file: string): Promise<string> {
   return stderr.trim();
 }
 
-test('the unit passes systemd-analyze verify, is Type=notify with a watchdog, and a broken copy does not pass', { skip: existsSync(ANALYZE) ? false : 'systemd-analyze not installed' }, async (t) => {
+/** The unit's text and a copy of it in a temp dir removed after the test (systemd-analyze wants a *.service file). */
+async function unitCopy(t: TestContext): Promise<{ dir: string; unit: string; copy: string }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'crosscam-unit-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const unit = await readFile(UNIT, 'utf8');
   const copy = path.join(dir, 'crosscam.service');
   await writeFile(copy, unit);
+  return { dir, unit, copy };
+}
+
+test('the unit passes systemd-analyze verify, is Type=notify with a watchdog, and a broken copy does not pass', { skip: existsSync(ANALYZE) ? false : 'systemd-analyze not installed' }, async (t) => {
+  const { dir, unit, copy } = await unitCopy(t);
   assert.equal(await verify(copy), '');
   const settings = new Map(unit.split('\n').filter((line) => /^[A-Za-z]+=/.test(line)).map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
   assert.equal(settings.get('Type'), 'notify');
@@ -35,11 +41,7 @@ test('the unit passes systemd-analyze verify, is Type=notify with a watchdog, an
 });
 
 test('the unit hides its processes (camera URLs in ffmpeg argv), keeps files private and scores ≤ 1.5 in systemd-analyze security', { skip: existsSync(ANALYZE) ? false : 'systemd-analyze not installed' }, async (t) => {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'crosscam-unit-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const unit = await readFile(UNIT, 'utf8');
-  const copy = path.join(dir, 'crosscam.service');
-  await writeFile(copy, unit);
+  const { unit, copy } = await unitCopy(t);
   const settings = unit.split('\n').filter((line) => /^[A-Za-z]+=/.test(line));
   for (const setting of ['ProtectProc=invisible', 'ProcSubset=pid', 'UMask=0077', 'RemoveIPC=yes', 'PrivateUsers=yes', 'SystemCallFilter=~@privileged @resources', 'RestartPreventExitStatus=66 78']) {
     assert.ok(settings.includes(setting), `${setting} is set`);
