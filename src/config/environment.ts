@@ -1,6 +1,7 @@
-import { accessSync, constants, readFileSync, statfsSync, statSync } from 'node:fs';
+import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import path from 'node:path';
+import { freeDiskBytes } from '../core/state-store.js';
 import { ffmpegInput, sourceKind } from '../ingest/ffmpeg-command.js';
 import type { ConfigIssue } from './issues.js';
 import type { CrosscamConfig } from './schema.js';
@@ -93,8 +94,7 @@ function mapSizeIssue(galleryPath: string, mapSizeMb: number): string | undefine
   }
   let freeBytes: number;
   try {
-    const fs = statfsSync(existing);
-    freeBytes = fs.bavail * fs.bsize;
+    freeBytes = freeDiskBytes(existing);
   } catch {
     return undefined; // reported as a directory problem
   }

@@ -1,4 +1,4 @@
-import { mkdirSync, statSync } from 'node:fs';
+import { mkdirSync, statfsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { open, type Database, type Key, type RootDatabase } from 'lmdb';
 
@@ -30,6 +30,12 @@ export function openStateStore(options: StateStoreOptions): RootDatabase {
     mapSize: options.mapSizeMb * 2 ** 20,
     maxDbs: 16,
   });
+}
+
+/** Bytes an unprivileged process may still write on the filesystem holding `dir`. */
+export function freeDiskBytes(dir: string): number {
+  const fs = statfsSync(dir);
+  return fs.bavail * fs.bsize;
 }
 
 export interface StorageUsage {

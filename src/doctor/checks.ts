@@ -6,7 +6,8 @@
  */
 import { execFile } from 'node:child_process';
 import { constants } from 'node:fs';
-import { access, mkdir, statfs } from 'node:fs/promises';
+import { access, mkdir } from 'node:fs/promises';
+import { freeDiskBytes } from '../core/state-store.js';
 import path from 'node:path';
 import mqtt from 'mqtt';
 import type { CrosscamConfig } from '../config/schema.js';
@@ -122,8 +123,7 @@ async function checkDirectory(name: string, dir: string, neededMb: number): Prom
   try {
     await mkdir(dir, { recursive: true });
     await access(dir, constants.W_OK);
-    const fs = await statfs(dir);
-    const freeMb = (fs.bavail * fs.bsize) / 2 ** 20;
+    const freeMb = freeDiskBytes(dir) / 2 ** 20;
     const ok = freeMb >= neededMb;
     return {
       name,

@@ -6,10 +6,9 @@
  * pages freed inside it are reused: the oldest sightings are pruned until the file has
  * room for new writes. Decisions are therefore never refused while anything can be pruned.
  */
-import { statfsSync } from 'node:fs';
 import type { Logger } from '../core/logger.js';
 import { RateLimitedLog } from '../core/rate-limited-log.js';
-import { storageUsage, type RootDatabase } from '../core/state-store.js';
+import { freeDiskBytes, storageUsage, type RootDatabase } from '../core/state-store.js';
 import type { Gallery } from '../gallery/gallery.js';
 import type { SnapshotStore } from '../snapshots/snapshot-store.js';
 
@@ -47,11 +46,6 @@ export interface StorageGuardOptions {
   now?: () => number;
 }
 
-const statfsFree = (dir: string): number => {
-  const fs = statfsSync(dir);
-  return fs.bavail * fs.bsize;
-};
-
 export class StorageGuard {
   private readonly log: RateLimitedLog;
   private lastReport: StorageReport;
@@ -80,21 +74,20 @@ export class StorageGuard {
     const roomTarget = Math.min(reserve, Math.max(64 * 1024, measured.fileBytes * 0.2));
     const overLimit = measured.usedBytes > high;
     const diskFull = measured.diskFreeBytes < reserve && roomInFile(measured) < roomTarget;
+    let state: StorageState = 'ok';
     if (overLimit || diskFull) {
       const before = this.pruned;
       // Enough pages freed: under the low-water mark, and room inside the file if the disk is full.
       const enough = (usage: { usedBytes: number; fileBytes: number; diskFreeBytes: number }) =>
         usage.usedBytes <= low && (usage.diskFreeBytes >= reserve || roomInFile(usage) >= roomTarget);
       while (!enough(measured) && this.pruneStep()) measured = this.measure();
-      const state: StorageState = enough(measured) ? 'ok' : diskFull ? 'disk_full' : 'gallery_full';
+      state = enough(measured) ? 'ok' : diskFull ? 'disk_full' : 'gallery_full';
       const fields = { usedMb: mb(measured.usedBytes), limitMb: mb(limitBytes), fileMb: mb(measured.fileBytes), diskFreeMb: mb(measured.diskFreeBytes), pruned: this.pruned - before };
       const cause = diskFull ? 'the disk is full' : `the gallery reached ${Math.round((this.options.highWater ?? 0.9) * 100)} % of gallery.map_size_mb`;
       if (state === 'ok') this.log.warn(`storage-pruned-${diskFull ? 'disk' : 'limit'}`, fields, `${cause}: pruned the ${this.pruned - before} oldest sightings to make room`);
       else this.log.error(`storage-${state}`, fields, `${cause} and nothing is left to prune: new decisions wait in memory until there is room (free disk space or raise gallery.map_size_mb)`);
-      this.lastReport = { state, ...measured, limitBytes, prunedSightings: this.pruned };
-    } else {
-      this.lastReport = { state: 'ok', ...measured, limitBytes, prunedSightings: this.pruned };
     }
+    this.lastReport = { state, ...measured, limitBytes, prunedSightings: this.pruned };
     return this.lastReport;
   }
 
@@ -102,7 +95,7 @@ export class StorageGuard {
     const usage = storageUsage(this.options.store, this.options.dir);
     let diskFreeBytes = Number.POSITIVE_INFINITY;
     try {
-      diskFreeBytes = (this.options.diskFreeBytes ?? statfsFree)(this.options.dir);
+      diskFreeBytes = (this.options.diskFreeBytes ?? freeDiskBytes)(this.options.dir);
     } catch (error) {
       this.log.warn('storage-statfs', { err: error }, `cannot read the free space of ${this.options.dir}`);
     }
