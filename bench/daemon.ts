@@ -4,7 +4,7 @@
  * fps, CPU use of the daemon with its ffmpeg children, frame-to-MQTT latency of sightings,
  * and the matches of the first loop scored against gt.txt. Writes bench/daemon-report.md.
  */
-import { readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,6 +16,7 @@ import type { MatchMessage, SightingMessage, StatsMessage } from '../src/publish
 import { startDaemon } from '../test/support/daemon-process.js';
 import { collectMqtt } from '../test/support/mqtt-collector.js';
 import { freePort } from '../test/support/ports.js';
+import { groupProcesses } from '../test/support/process-group.js';
 import { PETS_GT, PETS_VIDEO } from '../test/support/shared-data.js';
 
 const { values: args } = parseArgs({
@@ -33,16 +34,8 @@ const WARM_UP_S = 15;
 const CAMERAS = { left: { offsetX: 0, offsetY: 0 }, right: { offsetX: 384, offsetY: 0 } };
 
 /** utime + stime (clock ticks) of every process in the daemon's process group. */
-async function groupCpuTicks(pgid: number): Promise<number> {
-  let ticks = 0;
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // After the command name: state(0) ppid(1) pgrp(2) ... utime(11) stime(12).
-    if (Number(fields[2]) === pgid) ticks += Number(fields[11]) + Number(fields[12]);
-  }
-  return ticks;
+function groupCpuTicks(pgid: number): number {
+  return groupProcesses(pgid).reduce((ticks, process) => ticks + process.cpuTicks, 0);
 }
 
 const percentile = (values: number[], p: number) => {
@@ -72,11 +65,11 @@ try {
   let cpuStart = 0;
   let cpuStartAt = 0;
   setTimeout(async () => {
-    cpuStart = await groupCpuTicks(daemon.pid);
+    cpuStart = groupCpuTicks(daemon.pid);
     cpuStartAt = Date.now();
   }, WARM_UP_S * 1000);
   await new Promise((resolve) => setTimeout(resolve, runSeconds * 1000));
-  const cpuTicks = (await groupCpuTicks(daemon.pid)) - cpuStart;
+  const cpuTicks = groupCpuTicks(daemon.pid) - cpuStart;
   const cpuPercent = (cpuTicks / 100 / ((Date.now() - cpuStartAt) / 1000)) * 100; // USER_HZ = 100 on Linux
   await collector.close();
 

@@ -26,6 +26,7 @@ import { CLI_PATH, startDaemon, type DaemonProcess } from '../test/support/daemo
 import { startMosquitto, type Mosquitto } from '../test/support/mosquitto.js';
 import { collectMqtt, type CollectedMessage, type MqttCollector } from '../test/support/mqtt-collector.js';
 import { freePort } from '../test/support/ports.js';
+import { groupProcesses } from '../test/support/process-group.js';
 import { makeH264Clip, startRtspServer } from '../test/support/rtsp-server.js';
 import { schemaErrors } from '../test/support/schema-validator.js';
 import { makeTlsMaterial } from '../test/support/tls.js';
@@ -91,22 +92,8 @@ function daemon(config: object | string, env: NodeJS.ProcessEnv = {}): DaemonPro
 const statusOf = (nodeId: string, camera: string, state: string, after = 0) => (m: CollectedMessage) =>
   m.topic === `crosscam/${nodeId}/cameras/${camera}/status` && m.receivedAt >= after && typeof m.payload === 'object' && (m.payload as CameraStatusMessage).state === state;
 
-/** Processes of a process group (pgid = the daemon's pid), with their command names. */
-function groupProcesses(pgid: number): { pid: number; comm: string }[] {
-  const found: { pid: number; comm: string }[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[2]) === pgid && fields[0] !== 'Z') found.push({ pid: Number(entry), comm });
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return found;
-}
+/** The processes of a group still running (a zombie has exited). */
+const liveGroupProcesses = (pgid: number) => groupProcesses(pgid).filter((process) => process.state !== 'Z');
 
 /** Sightings by track: lost = a track with only one of new/end; duplicated = event ids received more than once. */
 function sightingLedger(messages: readonly CollectedMessage[], nodeId: string) {
@@ -147,7 +134,7 @@ async function rtspServerRestarts(times: number): Promise<Omit<FaultRow, 'second
       // counted as not survived
     }
   }
-  const ffmpegs = groupProcesses(running.pid).filter((p) => p.comm === 'ffmpeg').length;
+  const ffmpegs = liveGroupProcesses(running.pid).filter((p) => p.comm === 'ffmpeg').length;
   const fds = readdirSync(`/proc/${running.pid}/fd`).length;
   const exit = await running.stop('SIGTERM');
   return { fault: `RTSP server killed and restarted ×${times}`, injected: times, survived: exit === 0 ? survived : 0, lost: times - survived, duplicated: 0, notes: `camera back online after each; ${ffmpegs} ffmpeg running at the end, ${fds} open descriptors; exit ${exit}` };
@@ -161,7 +148,7 @@ async function ffmpegKills(times: number): Promise<Omit<FaultRow, 'seconds'>> {
   await collector.waitFor(statusOf(nodeId, 'left', 'online'), 60_000, 'camera online');
   let survived = 0;
   for (let i = 0; i < times; i++) {
-    const ffmpeg = groupProcesses(running.pid).find((p) => p.comm === 'ffmpeg');
+    const ffmpeg = liveGroupProcesses(running.pid).find((p) => p.comm === 'ffmpeg');
     if (ffmpeg === undefined) break;
     const killedAt = Date.now();
     process.kill(ffmpeg.pid, 'SIGKILL');
@@ -259,7 +246,7 @@ async function daemonKills(times: number): Promise<Omit<FaultRow, 'seconds'>> {
       process.kill(running.pid, 'SIGKILL');
       await running.exited;
       await sleep(1500);
-      orphans += groupProcesses(running.pid).length;
+      orphans += liveGroupProcesses(running.pid).length;
     } finally {
       await running.dispose();
     }
