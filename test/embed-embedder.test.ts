@@ -151,3 +151,45 @@ test('a camera-aware model receives the camera index for every crop; without one
   await embedder.release();
   await session.release();
 });
+
+test('one batch across frames of several cameras gives each frame the embeddings it would get alone', async () => {
+  const session = await ort.InferenceSession.create(tinyReidModel(true));
+  const batches: number[] = [];
+  const run = session.run.bind(session);
+  session.run = ((feeds: Record<string, ort.Tensor>, ...rest: never[]) => {
+    batches.push(feeds.input!.dims[0]!);
+    return run(feeds, ...rest);
+  }) as typeof session.run;
+  const embedder = await Embedder.create({ entry: reidEntry(true), session, batchSize: 4 });
+  const frame = stripedFrame();
+  // The second camera's frame is the first one mirrored: stripe s sits where stripe 9−s was.
+  const mirrored = { ...frame, data: new Uint8Array(frame.data.length) };
+  for (let y = 0; y < frame.height; y++) for (let x = 0; x < frame.width; x++) mirrored.data.set(frame.data.subarray((y * frame.width + x) * 3, (y * frame.width + x) * 3 + 3), (y * frame.width + (frame.width - 1 - x)) * 3);
+  const box = (s: number): Box => ({ x1: s * 10 + 2, y1: 1, x2: s * 10 + 8, y2: 19 });
+  const results = await embedder.embedBatch([
+    { frame, boxes: [box(1), box(2)], cameraIndex: 3 },
+    { frame: mirrored, boxes: [box(1)], cameraIndex: 5 },
+    { frame, boxes: [box(6), box(7)], cameraIndex: 3 },
+  ]);
+  assert.deepEqual(batches, [4, 1], 'five crops of three frames: one full batch and the rest');
+  assert.deepEqual(results.map((list) => list.length), [2, 1, 2]);
+  assertClose(results[0]![0]!, normalised([...stripeColour(1), 3]), 'frame 1 crop 1');
+  assertClose(results[0]![1]!, normalised([...stripeColour(2), 3]), 'frame 1 crop 2');
+  assertClose(results[1]![0]!, normalised([...stripeColour(8), 5]), 'mirrored frame: stripe 8, camera 5');
+  assertClose(results[2]![0]!, normalised([...stripeColour(6), 3]), 'frame 3 crop 1');
+  assertClose(results[2]![1]!, normalised([...stripeColour(7), 3]), 'frame 3 crop 2');
+  await embedder.release();
+  await session.release();
+});
+
+test('frames in shared memory (live ingest) embed the same as ordinary ones', async () => {
+  const session = await ort.InferenceSession.create(tinyReidModel(false));
+  const embedder = await Embedder.create({ entry: reidEntry(false), session });
+  const frame = stripedFrame();
+  const shared = new Uint8Array(new SharedArrayBuffer(frame.data.length));
+  shared.set(frame.data);
+  const [e] = await embedder.embed({ ...frame, data: shared }, [{ x1: 42, y1: 1, x2: 48, y2: 19 }]);
+  assertClose(e!, normalised(stripeColour(4)), 'shared frame');
+  await embedder.release();
+  await session.release();
+});

@@ -7,6 +7,7 @@ import * as ort from 'onnxruntime-node';
 import type { Frame } from '../core/types.js';
 import type { ImageInputSpec } from '../models/catalog-schema.js';
 import { attr, buildOnnxModel, type GraphInitializer, type GraphNode, type GraphSpec } from '../runtime/onnx-graph.js';
+import { StagingBuffer } from '../runtime/staging-buffer.js';
 import { placeFrame, type InputPlacement } from './input-placement.js';
 
 const PREPROCESS_INPUT_NAME = 'frame';
@@ -91,6 +92,7 @@ export class FramePreprocessor {
   private readonly sizes = new Map<string, Promise<SizeEntry>>();
   private readonly output: ort.Tensor;
   private readonly fetches: Record<string, ort.Tensor>;
+  private readonly staging = new StagingBuffer();
 
   constructor(options: FramePreprocessorOptions) {
     if (options.input.type !== 'float32') {
@@ -109,8 +111,8 @@ export class FramePreprocessor {
       throw new Error(`frame ${frame.width}x${frame.height} has ${frame.data.length} bytes, expected ${expectedBytes} (packed RGB)`);
     }
     const { session, placement } = await this.forSize(frame.width, frame.height);
-    // Wraps the frame's bytes without copying; onnxruntime writes into the preallocated output.
-    const pixels = new ort.Tensor('uint8', frame.data, [frame.height, frame.width, 3]);
+    // Wraps the frame's bytes (copied only when shared); onnxruntime writes into the preallocated output.
+    const pixels = new ort.Tensor('uint8', this.staging.ordinary(frame.data), [frame.height, frame.width, 3]);
     await session.run({ [PREPROCESS_INPUT_NAME]: pixels }, this.fetches);
     return { tensor: this.output, placement };
   }

@@ -14,6 +14,7 @@ import * as ort from 'onnxruntime-node';
 import type { Box } from '../core/geometry.js';
 import type { Frame } from '../core/types.js';
 import { attr, buildOnnxModel, type GraphNode } from '../runtime/onnx-graph.js';
+import { StagingBuffer } from '../runtime/staging-buffer.js';
 
 export interface CropPreprocessSpec {
   /** Model input size in pixels. */
@@ -91,6 +92,7 @@ export class CropPreprocessor {
   private readonly batchIndices: BigInt64Array;
   private readonly output: Float32Array;
   private readonly cropSize: number;
+  private readonly staging = new StagingBuffer();
 
   private constructor(
     private readonly session: ort.InferenceSession,
@@ -115,10 +117,14 @@ export class CropPreprocessor {
     return new CropPreprocessor(session, spec, maxCrops);
   }
 
-  /** Model input [N,3,h,w] for `boxes` (frame pixels, 1..maxCrops of them), in order. */
-  async run(frame: Pick<Frame, 'width' | 'height' | 'data'>, boxes: readonly Box[]): Promise<ort.Tensor> {
+  /**
+   * Model input [N,3,h,w] for `boxes` (frame pixels), in order, written from crop slot
+   * `firstSlot` on: crops of several frames fill one batch by calling this once per frame
+   * with consecutive slots, then `batch` views them all.
+   */
+  async run(frame: Pick<Frame, 'width' | 'height' | 'data'>, boxes: readonly Box[], firstSlot = 0): Promise<ort.Tensor> {
     const count = boxes.length;
-    if (count === 0 || count > this.maxCrops) throw new RangeError(`crop count ${count} outside 1..${this.maxCrops}`);
+    if (count === 0 || firstSlot + count > this.maxCrops) throw new RangeError(`crop slots ${firstSlot}..${firstSlot + count - 1} outside 0..${this.maxCrops - 1}`);
     for (let i = 0; i < count; i++) {
       const b = boxes[i]!;
       this.rois[i * 4] = b.x1;
@@ -127,15 +133,24 @@ export class CropPreprocessor {
       this.rois[i * 4 + 3] = b.y2;
     }
     const feeds = {
-      [CROP_GRAPH.frame]: new ort.Tensor('uint8', frame.data, [1, frame.height, frame.width, 3]),
+      [CROP_GRAPH.frame]: new ort.Tensor('uint8', this.staging.ordinary(frame.data), [1, frame.height, frame.width, 3]),
       [CROP_GRAPH.rois]: new ort.Tensor('float32', this.rois.subarray(0, count * 4), [count, 4]),
       [CROP_GRAPH.batchIndices]: new ort.Tensor('int64', this.batchIndices.subarray(0, count), [count]),
     };
-    const dims = [count, 3, this.spec.outputHeight, this.spec.outputWidth];
-    const crops = new ort.Tensor('float32', this.output.subarray(0, count * this.cropSize), dims);
+    const crops = this.view(firstSlot, count);
     // A pre-allocated fetch: onnxruntime writes into our buffer instead of allocating one per run.
     await this.session.run(feeds, { [CROP_GRAPH.output]: crops });
     return crops;
+  }
+
+  /** The first `count` crop slots as one model input, as the last runs left them. */
+  batch(count: number): ort.Tensor {
+    return this.view(0, count);
+  }
+
+  private view(firstSlot: number, count: number): ort.Tensor {
+    const data = this.output.subarray(firstSlot * this.cropSize, (firstSlot + count) * this.cropSize);
+    return new ort.Tensor('float32', data, [count, 3, this.spec.outputHeight, this.spec.outputWidth]);
   }
 
   async release(): Promise<void> {

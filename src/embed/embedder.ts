@@ -29,6 +29,12 @@ export interface EmbedOptions {
   cameraIndex?: number;
 }
 
+/** The crops of one frame in a batch that may span several frames (and cameras). */
+export interface EmbedRequest extends EmbedOptions {
+  frame: Pick<Frame, 'width' | 'height' | 'data'>;
+  boxes: readonly Box[];
+}
+
 /** Reusable buffer and shape of the camera-index input for one batch size. */
 class CameraIndexFeed {
   private readonly values: BigInt64Array | Int32Array | Float32Array;
@@ -53,16 +59,19 @@ class CameraIndexFeed {
   }
 
   /** One index per crop; symbolic dims take the crop count, fixed ones must be 1. */
-  tensor(cameraIndex: number, count: number): ort.Tensor {
+  tensor(cameraIndices: readonly number[]): ort.Tensor {
+    const count = cameraIndices.length;
     const dims = this.spec.dims.map((d) => (typeof d === 'string' ? count : d));
     const values = this.values.subarray(0, count);
-    if (values instanceof BigInt64Array) values.fill(BigInt(cameraIndex));
-    else values.fill(cameraIndex);
+    if (values instanceof BigInt64Array) cameraIndices.forEach((index, i) => (values[i] = BigInt(index)));
+    else values.set(cameraIndices);
     return new Tensor(this.spec.type as 'int64' | 'int32' | 'float32', values, dims);
   }
 }
 
 export class Embedder {
+  /** The catalog id of its model. */
+  readonly modelId: string;
   readonly dimension: number;
   readonly batchSize: number;
   private readonly cameraFeed: CameraIndexFeed | undefined;
@@ -77,6 +86,7 @@ export class Embedder {
     batchSize: number,
     private readonly onInference: InferenceObserver | undefined,
   ) {
+    this.modelId = entry.id;
     this.dimension = entry.reid.embeddingDim;
     this.batchSize = batchSize;
     this.cameraFeed = entry.reid.cameraInput && new CameraIndexFeed(entry.reid.cameraInput, batchSize);
@@ -112,29 +122,45 @@ export class Embedder {
    * Embeddings of `boxes` (frame pixels, clipped to the frame) in the same order,
    * each a new L2-normalised array the caller owns.
    */
-  embed(frame: Frame, boxes: readonly Box[], options: EmbedOptions = {}): Promise<Float32Array[]> {
-    const run = this.queue.then(() => this.embedNow(frame, boxes, options));
+  async embed(frame: Frame, boxes: readonly Box[], options: EmbedOptions = {}): Promise<Float32Array[]> {
+    return (await this.embedBatch([{ frame, boxes, ...options }]))[0]!;
+  }
+
+  /**
+   * Embeddings of the crops of several frames, per request in order: crops of all of them
+   * share model runs of up to `batchSize` (the scheduler batches across cameras this way).
+   */
+  embedBatch(requests: readonly EmbedRequest[]): Promise<Float32Array[][]> {
+    const run = this.queue.then(() => this.embedNow(requests));
     this.queue = run.catch(() => undefined);
     return run;
   }
 
-  private async embedNow(frame: Frame, boxes: readonly Box[], options: EmbedOptions): Promise<Float32Array[]> {
-    if (this.cameraFeed && options.cameraIndex === undefined) {
+  private async embedNow(requests: readonly EmbedRequest[]): Promise<Float32Array[][]> {
+    if (this.cameraFeed && requests.some((request) => request.cameraIndex === undefined)) {
       throw new Error(`re-ID model ${this.entry.id} needs a camera index`);
     }
-    const results: Float32Array[] = [];
+    const crops = requests.flatMap((request, r) => request.boxes.map((box) => ({ request: r, box: clipBox(box, request.frame.width, request.frame.height) })));
+    const results: Float32Array[][] = requests.map(() => []);
     const dim = this.dimension;
-    for (let start = 0; start < boxes.length; start += this.batchSize) {
-      const batch = boxes.slice(start, start + this.batchSize).map((b) => clipBox(b, frame.width, frame.height));
+    const outputName = this.entry.outputs[0]!.name;
+    for (let start = 0; start < crops.length; start += this.batchSize) {
+      const batch = crops.slice(start, start + this.batchSize);
       const count = batch.length;
-      const feeds: Record<string, ort.Tensor> = { [this.entry.input.name]: await this.crops.run(frame, batch) };
-      if (this.cameraFeed) feeds[this.entry.reid.cameraInput!.name] = this.cameraFeed.tensor(options.cameraIndex!, count);
-      const outputName = this.entry.outputs[0]!.name;
+      // One crop-graph run per frame, into consecutive slots of the shared model input.
+      for (let first = 0; first < count; ) {
+        let end = first + 1;
+        while (end < count && batch[end]!.request === batch[first]!.request) end++;
+        await this.crops.run(requests[batch[first]!.request]!.frame, batch.slice(first, end).map((crop) => crop.box), first);
+        first = end;
+      }
+      const feeds: Record<string, ort.Tensor> = { [this.entry.input.name]: this.crops.batch(count) };
+      if (this.cameraFeed) feeds[this.entry.reid.cameraInput!.name] = this.cameraFeed.tensor(batch.map((crop) => requests[crop.request]!.cameraIndex!));
       const output = new Tensor('float32', this.embeddings.subarray(0, count * dim), [count, dim]);
       const started = performance.now();
       await this.session.run(feeds, { [outputName]: output });
       this.onInference?.((performance.now() - started) / 1000);
-      for (let i = 0; i < count; i++) results.push(normalised(this.embeddings.subarray(i * dim, (i + 1) * dim)));
+      batch.forEach((crop, i) => results[crop.request]!.push(normalised(this.embeddings.subarray(i * dim, (i + 1) * dim))));
     }
     return results;
   }

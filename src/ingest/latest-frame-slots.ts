@@ -15,7 +15,8 @@ export class LatestFrameSlots<Meta> {
 
   constructor(readonly frameBytes: number) {
     if (!(frameBytes > 0)) throw new RangeError(`frame size must be positive, got ${frameBytes}`);
-    this.buffers = [new Uint8Array(frameBytes), new Uint8Array(frameBytes), new Uint8Array(frameBytes)];
+    const buffer = () => new Uint8Array(new SharedArrayBuffer(frameBytes));
+    this.buffers = [buffer(), buffer(), buffer()];
   }
 
   /**

@@ -1,7 +1,8 @@
 /**
  * Cuts a raw video byte stream into frames of a fixed size. Bytes are copied into a
  * small ring of preallocated frame buffers, so no buffer is allocated per frame; a
- * frame handed out stays intact until the ring comes round to it again.
+ * frame handed out stays intact until the ring comes round to it again. Shared buffers:
+ * inference workers read the frames without a copy.
  */
 export class RawFrameAssembler {
   private readonly buffers: Uint8Array[];
@@ -13,7 +14,7 @@ export class RawFrameAssembler {
     ringSize = 3,
   ) {
     if (!(frameBytes > 0)) throw new RangeError(`frame size must be positive, got ${frameBytes}`);
-    this.buffers = Array.from({ length: ringSize }, () => new Uint8Array(frameBytes));
+    this.buffers = Array.from({ length: ringSize }, () => new Uint8Array(new SharedArrayBuffer(frameBytes)));
   }
 
   /**
