@@ -59,6 +59,7 @@ function messageType(topic: string): MessageType {
   if (rest === 'sightings') return 'sighting';
   if (rest === 'matches') return 'match';
   if (rest === 'stats') return 'stats';
+  if (rest === 'identities/merged') return 'identities-merged';
   throw new Error(`unexpected topic ${topic}`);
 }
 

@@ -19,6 +19,8 @@ import type { ExecutionProviderName, ExecutionProviderRequest } from '../runtime
 import type { ByteTrackerOptions } from '../track/tracker.js';
 import type { CameraPipelineOptions } from './camera-pipeline.js';
 import type { ObjectClass } from '../core/types.js';
+import os from 'node:os';
+import { InferencePool } from '../scheduler/inference-pool.js';
 
 export interface LoadedConfig {
   config: CrosscamConfig;
@@ -130,16 +132,23 @@ export function cameraPipelineOptions(config: CrosscamConfig, camera: CameraConf
     tracker: trackerOptions(config.track),
     bestCrops: config.embed.best_crops,
     minCropQuality: config.embed.min_quality,
+    minCropIntervalS: config.embed.min_interval_s,
   };
 }
 
 export interface VisionModels {
-  detector: Detector;
+  detector: Pick<Detector, 'detect' | 'setOutputFilter'>;
   /** Re-ID embedder of each class that has a model; other classes are tracked but not re-identified. */
-  embedders: Partial<Record<ObjectClass, Embedder>>;
+  embedders: Partial<Record<ObjectClass, Pick<Embedder, 'embed'>>>;
   /** Provider each network runs on, for status reporting. */
   providers: Record<string, ExecutionProviderName>;
   release(): Promise<void>;
+}
+
+/** The models opened in the calling thread. */
+export interface InProcessVisionModels extends VisionModels {
+  detector: Detector;
+  embedders: Partial<Record<ObjectClass, Embedder>>;
 }
 
 export interface OpenVisionModelsOptions extends LoadedConfig {
@@ -161,8 +170,25 @@ export function detectorOutputFilter(cameras: readonly CameraConfig[]): { classe
   };
 }
 
-/** Loads the detector and the re-ID models the config names, each on its best available provider. */
-export async function openVisionModels(options: OpenVisionModelsOptions): Promise<VisionModels> {
+/** runtime.inference_workers as a count: 'auto' is one per core, at most 4. */
+export function inferenceWorkerCount(runtime: RuntimeConfig): number {
+  return runtime.inference_workers === 'auto' ? Math.min(os.availableParallelism(), 4) : runtime.inference_workers;
+}
+
+/**
+ * Loads the detector and the re-ID models the config names, each on its best available
+ * provider: in runtime.inference_workers worker threads (the shared inference scheduler),
+ * or in this thread when that is 0.
+ */
+export async function openVisionModels(options: OpenVisionModelsOptions & { workers?: number }): Promise<VisionModels> {
+  const workers = options.workers ?? inferenceWorkerCount(options.config.runtime);
+  if (workers === 0) return openInProcessVisionModels(options);
+  const pool = await InferencePool.open({ ...options, workers, batchSize: options.config.embed.batch_size, logLevel: options.logger.level });
+  return pool.visionModels();
+}
+
+/** Loads the models in this thread (an inference worker, or runtime.inference_workers 0). */
+export async function openInProcessVisionModels(options: OpenVisionModelsOptions): Promise<InProcessVisionModels> {
   const { config, catalog, logger } = options;
   const modelsDir = resolveModelsDir(options.modelsDir ?? config.models.dir);
   const providers = providerRequests(config.runtime);

@@ -1,0 +1,96 @@
+/**
+ * The shared inference scheduler against the simple implementation: worker threads must give
+ * the detections and embeddings the in-process models give on the same real frames (PETS09),
+ * batch crops of several cameras into one re-ID run, apply output filters, and report a bad
+ * model as the same operator error.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pino } from 'pino';
+import { ExitCode } from '../src/core/exit-codes.js';
+import { OperatorError } from '../src/core/operator-error.js';
+import type { Frame } from '../src/core/types.js';
+import { dot as cosine } from '../src/core/vectors.js';
+import { readFfmpegFrames } from '../src/ingest/ffmpeg-frames.js';
+import { openInProcessVisionModels, openVisionModels, readConfigOrDefaults } from '../src/pipeline/setup.js';
+import { HAVE_PETS, HAVE_SHARED_MODELS, PETS_VIDEO, TEST_MODELS_DIR } from './support/shared-data.js';
+
+const NEEDS_SHARED = !(HAVE_PETS && HAVE_SHARED_MODELS) && 'needs ../shared data and models';
+const logger = pino({ level: 'silent' });
+
+async function petsFrames(count: number, step: number): Promise<Frame[]> {
+  const frames: Frame[] = [];
+  let index = 0;
+  for await (const frame of readFfmpegFrames({ url: PETS_VIDEO, cameraId: 'pets' })) {
+    if (index++ % step === 0) frames.push({ ...frame, cameraId: `cam${frames.length % 3}`, data: Uint8Array.from(frame.data) });
+    if (frames.length === count) break;
+  }
+  return frames;
+}
+
+test('worker threads detect and embed as the in-process models do, batching crops of several cameras', { skip: NEEDS_SHARED }, async () => {
+  const loaded = await readConfigOrDefaults(undefined, PETS_VIDEO);
+  const local = await openInProcessVisionModels({ ...loaded, logger, modelsDir: TEST_MODELS_DIR });
+  let reidRuns = 0;
+  const pool = await openVisionModels({
+    ...loaded,
+    logger,
+    modelsDir: TEST_MODELS_DIR,
+    workers: 2,
+    onInference: (model) => (reidRuns += model === loaded.config.models.reid.person ? 1 : 0),
+  });
+  try {
+    const frames = await petsFrames(6, 40);
+    // All frames at once, as six cameras would hand them in.
+    const pooled = await Promise.all(frames.map((frame) => pool.detector.detect(frame)));
+    for (const [i, frame] of frames.entries()) {
+      const expected = await local.detector.detect(frame);
+      assert.ok(expected.length >= 3, `frame ${frame.index} has people`);
+      assert.equal(pooled[i]!.length, expected.length, `frame ${frame.index}: detection count`);
+      pooled[i]!.forEach((detection, d) => {
+        assert.equal(detection.objectClass, expected[d]!.objectClass);
+        assert.ok(Math.abs(detection.score - expected[d]!.score) < 1e-3, `frame ${frame.index} detection ${d} score`);
+        for (const side of ['x1', 'y1', 'x2', 'y2'] as const) assert.ok(Math.abs(detection.box[side] - expected[d]!.box[side]) < 0.05, `frame ${frame.index} detection ${d} ${side}`);
+      });
+    }
+
+    const boxes = pooled.map((detections) => detections.slice(0, 3).map((d) => d.box));
+    const embedded = await Promise.all(frames.map((frame, i) => pool.embedders.person!.embed(frame, boxes[i]!)));
+    for (const [i, frame] of frames.entries()) {
+      const expected = await local.embedders.person!.embed(frame, boxes[i]!);
+      assert.equal(embedded[i]!.length, expected.length);
+      embedded[i]!.forEach((embedding, c) => assert.ok(cosine(embedding, expected[c]!) > 0.9999, `frame ${frame.index} crop ${c}: cosine ${cosine(embedding, expected[c]!)}`));
+    }
+    // Two workers take the first two frames' crops; the four frames queued meanwhile share one run.
+    assert.ok(reidRuns <= 4, `six frames' crops in ${reidRuns} re-ID runs`);
+
+    pool.detector.setOutputFilter({ classes: ['car'], minScore: 0.3 });
+    const carsOnly = await Promise.all(frames.slice(0, 2).map((frame) => pool.detector.detect(frame)));
+    assert.ok(carsOnly.every((detections) => detections.every((d) => d.objectClass === 'car')), 'output filter reached every worker');
+  } finally {
+    await pool.release();
+    await local.release();
+  }
+  await assert.rejects(pool.detector.detect((await petsFrames(1, 1))[0]!), /inference pool is closed/);
+});
+
+test('a model file that fails its check in a worker is the operator error the main thread would give', { skip: NEEDS_SHARED }, async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'crosscam-pool-models-'));
+  try {
+    copyFileSync(path.join(TEST_MODELS_DIR, 'osnet_x0_25_msmt17.onnx'), path.join(dir, 'osnet_x0_25_msmt17.onnx'));
+    writeFileSync(path.join(dir, 'yolox_nano.onnx'), 'not a model');
+    const loaded = await readConfigOrDefaults(undefined, PETS_VIDEO);
+    const error = await openVisionModels({ ...loaded, logger, modelsDir: dir, workers: 2 }).then(
+      () => assert.fail('opened a corrupt model'),
+      (reason: unknown) => reason,
+    );
+    assert.ok(error instanceof OperatorError, String(error));
+    assert.equal(error.exitCode, ExitCode.CONFIG);
+    assert.match(error.message, /yolox-nano does not match the catalog/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
