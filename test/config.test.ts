@@ -66,9 +66,10 @@ test('defaults fill every section of a minimal config', () => {
     detector: 'yolox-nano',
     reid: { person: 'osnet-x0_25-msmt17' },
   });
-  assert.deepEqual(config.runtime, { providers: [{ name: 'cpu' }], intra_op_threads: 2, inter_op_threads: 1 });
+  assert.deepEqual(config.runtime, { providers: [{ name: 'cpu' }], intra_op_threads: 1, inter_op_threads: 1, inference_workers: 'auto' });
   assert.deepEqual(config.detect, {
     fps: 5,
+    max_side: 832,
     min_score: 0.3,
     nms_iou: 0.45,
     classes: ['person', 'car', 'bus', 'truck', 'motorcycle'],
@@ -83,7 +84,7 @@ test('defaults fill every section of a minimal config', () => {
     max_lost_s: 2,
     update_interval_s: 5,
   });
-  assert.deepEqual(config.embed, { batch_size: 16, best_crops: 5, min_quality: 0.2 });
+  assert.deepEqual(config.embed, { batch_size: 16, best_crops: 5, min_quality: 0.2, min_interval_s: 1 });
   assert.deepEqual(config.cameras[0], {
     id: 'gate',
     url: 'rtsp://192.0.2.1/s',
@@ -160,8 +161,8 @@ schedules: {recluster: null}
   const { config } = result;
   assert.equal(config.models.dir, '/opt/models');
   const [a, b] = config.cameras;
-  assert.deepEqual(a!.detect, { fps: 2.5, width: 640, height: 360, min_score: 0.3, nms_iou: 0.45, classes: ['person'], min_box_height: 0 });
-  assert.deepEqual(b!.detect, { fps: 4, width: 320, height: 240, min_score: 0.3, nms_iou: 0.45, classes: ['person', 'car'], min_box_height: 0 });
+  assert.deepEqual(a!.detect, { fps: 2.5, width: 640, height: 360, max_side: 832, min_score: 0.3, nms_iou: 0.45, classes: ['person'], min_box_height: 0 });
+  assert.deepEqual(b!.detect, { fps: 4, width: 320, height: 240, max_side: 832, min_score: 0.3, nms_iou: 0.45, classes: ['person', 'car'], min_box_height: 0 });
   assert.deepEqual(config.runtime.providers, [
     { name: 'tensorrt', device_id: 0, fp16: false, engine_cache_dir: '/var/lib/crosscam/tensorrt-cache' },
     { name: 'cuda', device_id: 0 },

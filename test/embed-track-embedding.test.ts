@@ -32,13 +32,13 @@ test('embedding is the quality-weighted mean of the kept crops, renormalised', (
 
 test('keeps the best K: shouldEmbed says whether a crop would enter, the worst is evicted', () => {
   const track = new TrackEmbedding({ k: 2 });
-  assert.equal(track.shouldEmbed(0), true, 'room left');
+  assert.equal(track.shouldEmbed(0, 0), true, 'room left');
   assert.equal(track.add(crop(0.5, [1, 0], 1)), true);
   assert.equal(track.add(crop(0.1, [0, 1], 2)), true);
-  assert.equal(track.shouldEmbed(0.1), false, 'equal to the worst does not improve the track');
-  assert.equal(track.shouldEmbed(0.05), false);
+  assert.equal(track.shouldEmbed(0.1, 0), false, 'equal to the worst does not improve the track');
+  assert.equal(track.shouldEmbed(0.05, 0), false);
   assert.equal(track.add(crop(0.05, [0, 1], 3)), false);
-  assert.equal(track.shouldEmbed(0.2), true);
+  assert.equal(track.shouldEmbed(0.2, 0), true);
   assert.equal(track.add(crop(0.9, [0, 1], 4)), true);
   assert.deepEqual(track.keptCrops().map((c) => c.frameIndex), [4, 1]);
   // 0.9·(0,1) + 0.5·(1,0) normalised.
@@ -57,7 +57,18 @@ test('default K is 5; zero-quality crops still give an embedding when nothing be
   const n = Math.hypot(1.5, 2.5);
   assertVector(track.embedding(), [1.5 / n, 2.5 / n]);
   for (let i = 3; i <= 5; i++) track.add(crop(0.1 * i, [1, 0], i));
-  assert.equal(track.shouldEmbed(0), false, 'full, and 0 beats none of the kept crops');
-  assert.equal(track.shouldEmbed(0.01), true, 'beats a zero-quality crop');
+  assert.equal(track.shouldEmbed(0, 0), false, 'full, and 0 beats none of the kept crops');
+  assert.equal(track.shouldEmbed(0.01, 0), true, 'beats a zero-quality crop');
   assert.throws(() => new TrackEmbedding({ k: 0 }), /positive integer/);
+});
+
+test('min interval: within it of the last crop taken no crop is embedded, however good; after it, as usual', () => {
+  const track = new TrackEmbedding({ k: 3, minIntervalS: 1 });
+  assert.equal(track.add({ ...crop(0.3, [1, 0], 1), pts: 10 }), true);
+  assert.equal(track.shouldEmbed(0.9, 10.8), false, '0.8 s after the last crop');
+  assert.equal(track.add({ ...crop(0.9, [0, 1], 2), pts: 10.8 }), false);
+  assert.equal(track.shouldEmbed(0.9, 11), true, '1 s after');
+  assert.equal(track.add({ ...crop(0.9, [0, 1], 3), pts: 11 }), true);
+  assert.equal(track.shouldEmbed(0.95, 11.5), false, 'the interval runs from the last crop taken');
+  assert.equal(track.size, 2);
 });

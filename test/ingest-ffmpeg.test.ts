@@ -35,6 +35,27 @@ test('file command line: realtime pacing and looping, file:// prefix stripped, n
   assert.equal(videoFilterChain({ width: 640 }), undefined, 'scale needs both sides');
 });
 
+test('frames larger than max side are shrunk by ffmpeg, aspect kept; an explicit size wins; 0 keeps the source size', () => {
+  assert.equal(
+    videoFilterChain({ fps: 5, filter: 'crop=iw/2:ih:0:0', maxSide: 832 }),
+    'fps=5,crop=iw/2:ih:0:0,scale=w=min(832\\,iw):h=min(832\\,ih):force_original_aspect_ratio=decrease',
+  );
+  assert.equal(videoFilterChain({ width: 640, height: 360, maxSide: 832 }), 'scale=640:360');
+  assert.equal(videoFilterChain({ fps: 5, maxSide: 0 }), 'fps=5');
+});
+
+test('ffmpeg turns a 1280x720 source into 832x468 frames and leaves a 768x576 one as it is', { skip: !HAVE_PETS }, async () => {
+  for (const [filter, expected] of [['scale=1280:720', '832x468'], [undefined, '768x576']] as const) {
+    let size = '';
+    const frames = readFfmpegFrames({ url: PETS_VIDEO, cameraId: 'c', maxSide: 832, ...(filter ? { filter } : {}), onStreamInfo: (info) => (size = `${info.width}x${info.height}`) });
+    for await (const frame of frames) {
+      assert.equal(frame.data.length, frame.width * frame.height * 3);
+      break;
+    }
+    assert.equal(size, expected);
+  }
+});
+
 test('output stream header parsing and credential redaction', () => {
   assert.deepEqual(
     parseRawOutputStream('[info]     Stream #0:0: Video: rawvideo (RGB[24] / 0x18424752), rgb24, 384x576, q=2-31, 26542 kb/s, 5 fps, 5 tbn, 5 tbc'),

@@ -89,7 +89,7 @@ async function processVideo(io: CommandIo, video: string | undefined, options: P
       cameraId: camera.id,
       ...(options.fps !== undefined ? { fps: options.fps } : {}),
       ...(camera.ffmpeg.filter !== undefined ? { filter: camera.ffmpeg.filter } : {}),
-      ...(camera.detect.width !== undefined && camera.detect.height !== undefined ? { width: camera.detect.width, height: camera.detect.height } : {}),
+      ...(camera.detect.width !== undefined && camera.detect.height !== undefined ? { width: camera.detect.width, height: camera.detect.height } : { maxSide: camera.detect.max_side }),
       extraInputArgs: camera.ffmpeg.input_args,
       ...(loaded.config.ffmpeg.path !== undefined ? { ffmpegPath: loaded.config.ffmpeg.path } : {}),
       onStreamInfo: (info) => {

@@ -98,6 +98,10 @@ const detectSchema = z
     fps: z.number().gt(0).max(30).default(5),
     width: frameSide.optional(),
     height: frameSide.optional(),
+    // Without width/height, ffmpeg shrinks larger frames to fit max_side × max_side (aspect
+    // kept): 2× the detector's 416 input leaves re-ID crops twice the detector's resolution,
+    // and Node never handles a full 720p/4K frame. 0: the source size.
+    max_side: z.union([z.literal(0), frameSide]).default(832),
     min_score: unit.default(0.3),
     nms_iou: unit.default(0.45),
     classes: detectClasses.default([...DEFAULT_DETECT_CLASSES]),
@@ -110,6 +114,7 @@ const cameraDetectSchema = z
     fps: z.number().gt(0).max(30).optional(),
     width: frameSide.optional(),
     height: frameSide.optional(),
+    max_side: z.union([z.literal(0), frameSide]).optional(),
     min_score: unit.optional(),
     classes: detectClasses.optional(),
     min_box_height: z.int().min(0).optional(),
@@ -168,8 +173,14 @@ const runtimeSchema = z.strictObject({
     (provider) => provider.name,
     'provider',
   ).prefault(['cpu']),
-  intra_op_threads: z.int().min(1).default(2),
+  // Per session. One thread: YOLOX-Nano runs 10.3 ms per frame on one thread and 10.6 ms on
+  // two here (with spinning off), so the cores are better spent on parallel workers.
+  intra_op_threads: z.int().min(1).default(1),
   inter_op_threads: z.int().min(1).default(1),
+  // onnxruntime-node runs a model synchronously on the calling thread: inference in worker
+  // threads runs in parallel and leaves the main thread to ingest, track and publish.
+  // 'auto': one per core, at most 4; 0: in the main thread.
+  inference_workers: z.union([z.literal('auto'), z.int().min(0).max(32)]).default('auto'),
 });
 
 // ---- tracking, embedding, matching
@@ -194,6 +205,10 @@ const embedSchema = z.strictObject({
   batch_size: z.int().min(1).max(64).default(16),
   best_crops: z.int().min(1).max(100).default(5),
   min_quality: unit.default(0.2),
+  // 1 s: consecutive frames show one view. On 8 × 720p cameras (2 cores) it took the worst
+  // camera from 3.6 to 4.8 fps; on PETS09 left | right F1 0.61 → 0.82, top / bottom 0.42 → 0.39
+  // (docs/performance.md, docs/accuracy.md).
+  min_interval_s: z.number().min(0).max(60).default(1),
 });
 
 const classMatchingSchema = z.strictObject({

@@ -20,6 +20,8 @@ export type BestCrop = Omit<TrackCrop, 'embedding'>;
 export interface TrackEmbeddingOptions {
   /** How many crops to keep (default 5). */
   k?: number;
+  /** Media seconds between two embedded crops of the track (default 0: any frame). */
+  minIntervalS?: number;
 }
 
 /**
@@ -33,9 +35,13 @@ export class TrackEmbedding {
   /** Sorted by quality, best first. */
   private readonly crops: TrackCrop[] = [];
   private cached: Float32Array | undefined;
+  private readonly minIntervalS: number;
+  /** Media time of the last crop that entered; crops closer to it than minIntervalS are not embedded. */
+  private lastAddedPts = -Infinity;
 
   constructor(options: TrackEmbeddingOptions = {}) {
     this.k = options.k ?? 5;
+    this.minIntervalS = options.minIntervalS ?? 0;
     if (!Number.isInteger(this.k) || this.k < 1) throw new RangeError(`k must be a positive integer, got ${this.k}`);
   }
 
@@ -43,14 +49,20 @@ export class TrackEmbedding {
     return this.crops.length;
   }
 
-  /** Whether a crop of this quality would enter the top K: embed it only if so. */
-  shouldEmbed(quality: number): boolean {
+  /**
+   * Whether a crop of this quality at media time `pts` would enter the top K: embed it only
+   * if so. Within minIntervalS of the last crop taken it would not: consecutive frames show
+   * the same view, and re-ID is the costliest step per frame.
+   */
+  shouldEmbed(quality: number, pts: number): boolean {
+    if (this.minIntervalS > 0 && pts - this.lastAddedPts < this.minIntervalS) return false;
     return this.crops.length < this.k || quality > this.crops[this.crops.length - 1]!.quality;
   }
 
   /** Adds the crop if it enters the top K (evicting the worst); returns whether it did. */
   add(crop: TrackCrop): boolean {
-    if (!this.shouldEmbed(crop.quality)) return false;
+    if (!this.shouldEmbed(crop.quality, crop.pts)) return false;
+    this.lastAddedPts = crop.pts;
     if (this.crops.length === this.k) this.crops.pop();
     // Insert after equal qualities so that, on ties, earlier crops rank first.
     let at = this.crops.findIndex((c) => c.quality < crop.quality);

@@ -11,6 +11,8 @@ export interface FfmpegSourceSpec {
   /** Output size (ffmpeg scale filter); source size (after `filter`) when absent. */
   width?: number;
   height?: number;
+  /** Without width/height: frames larger than maxSide × maxSide are shrunk to fit (aspect kept). */
+  maxSide?: number;
   /** Operator's own -vf chain (e.g. `crop=iw/2:ih:0:0`), applied after fps and before scale. */
   filter?: string;
   /** Extra input options placed before -i (e.g. `-hwaccel cuda`). */
@@ -43,11 +45,13 @@ export function sourceKind(url: string): SourceKind {
 }
 
 /** Video filter chain: fps first so that later filters see only the frames kept. */
-export function videoFilterChain(spec: Pick<FfmpegSourceSpec, 'fps' | 'filter' | 'width' | 'height'>): string | undefined {
+export function videoFilterChain(spec: Pick<FfmpegSourceSpec, 'fps' | 'filter' | 'width' | 'height' | 'maxSide'>): string | undefined {
   const parts: string[] = [];
   if (spec.fps !== undefined) parts.push(`fps=${spec.fps}`);
   if (spec.filter) parts.push(spec.filter);
   if (spec.width !== undefined && spec.height !== undefined) parts.push(`scale=${spec.width}:${spec.height}`);
+  // min() keeps smaller frames as they are; the comma is escaped for the filter-graph parser.
+  else if (spec.maxSide) parts.push(`scale=w=min(${spec.maxSide}\\,iw):h=min(${spec.maxSide}\\,ih):force_original_aspect_ratio=decrease`);
   return parts.length > 0 ? parts.join(',') : undefined;
 }
 

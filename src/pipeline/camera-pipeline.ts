@@ -64,6 +64,8 @@ export interface CameraPipelineOptions {
   bestCrops: number;
   /** Crops below this quality are not embedded. */
   minCropQuality: number;
+  /** Media seconds between two embedded crops of one track. */
+  minCropIntervalS?: number;
 }
 
 export class CameraPipeline {
@@ -115,10 +117,10 @@ export class CameraPipeline {
       const quality = qualities[track.matchedDetectionIndex];
       let appearance = this.appearances.get(track.id);
       if (!appearance) {
-        appearance = new TrackEmbedding({ k: this.options.bestCrops });
+        appearance = new TrackEmbedding({ k: this.options.bestCrops, ...(this.options.minCropIntervalS !== undefined ? { minIntervalS: this.options.minCropIntervalS } : {}) });
         this.appearances.set(track.id, appearance);
       }
-      if (quality < this.options.minCropQuality || !appearance.shouldEmbed(quality)) continue;
+      if (quality < this.options.minCropQuality || !appearance.shouldEmbed(quality, frame.pts)) continue;
       const list = wanted.get(embedder) ?? [];
       list.push({ track, appearance, box: detections[track.matchedDetectionIndex].box, quality });
       wanted.set(embedder, list);

@@ -13,7 +13,7 @@ export function cameraSourceOptions(config: CrosscamConfig, camera: CameraConfig
     source: {
       url: camera.url,
       fps: detect.fps,
-      ...(detect.width !== undefined && detect.height !== undefined ? { width: detect.width, height: detect.height } : {}),
+      ...(detect.width !== undefined && detect.height !== undefined ? { width: detect.width, height: detect.height } : { maxSide: detect.max_side }),
       ...(ffmpeg.filter !== undefined ? { filter: ffmpeg.filter } : {}),
       extraInputArgs: [...(ffmpeg.hwaccel !== undefined ? ['-hwaccel', ffmpeg.hwaccel] : []), ...ffmpeg.input_args],
       realtime: camera.file.realtime,
