@@ -1,12 +1,9 @@
 /**
- * `npm run bench`: speed and memory of the vision core on real frames, written as a
- * Markdown report (default bench/report.md). Figures are medians of many runs on
- * whatever else the machine is doing; compare ratios taken in one run.
+ * Speed and memory of the vision core on real frames (PETS09-S2L1), each stage alone and
+ * the whole per-frame path, in this thread. Figures are medians of many runs on whatever
+ * else the machine is doing; compare ratios taken in one run. Part of `npm run bench`.
  * Models from $CROSSCAM_MODELS_DIR (else ../shared/models), video from ../shared.
  */
-import { writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { pino } from 'pino';
 import type { Box } from '../src/core/geometry.js';
@@ -23,135 +20,133 @@ import { loadCatalogModel } from '../src/runtime/catalog-model.js';
 import { ByteTracker } from '../src/track/tracker.js';
 import { PETS_GT, PETS_VIDEO, SHARED_MODELS_DIR } from '../test/support/shared-data.js';
 
-const { values: args } = parseArgs({
-  options: {
-    frames: { type: 'string', default: '150' },
-    threads: { type: 'string', default: '2' },
-    out: { type: 'string', default: 'bench/report.md' },
-  },
-});
-const frameCount = Number(args.frames);
-const threads = Number(args.threads);
-const modelsDir = process.env.CROSSCAM_MODELS_DIR ?? SHARED_MODELS_DIR;
-const logger = pino({ level: 'warn' }, pino.destination(2));
-const catalog = await loadModelCatalog();
-const detectorEntry = catalog.models.get('yolox-nano') as DetectorModelEntry;
-const reidEntry = catalog.models.get('osnet-x0_25-msmt17') as ReidModelEntry;
+export interface VisionCoreFigures {
+  frames: number;
+  threads: number;
+  /** Name → figure, as the report prints them. */
+  rows: [string, string][];
+  /** The per-frame path alone: wall ms and CPU ms per frame (for the orchestration ratio). */
+  pipelineMsPerFrame: number;
+  pipelineCpuMsPerFrame: number;
+  cropsPerFrame: number;
+}
 
-const median = (values: readonly number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-const fmt = (ms: number) => ms.toFixed(2);
+export async function measureVisionCore(options: { frames: number; threads: number }): Promise<VisionCoreFigures> {
+  const frameCount = options.frames;
+  const threads = options.threads;
+  const modelsDir = process.env.CROSSCAM_MODELS_DIR ?? SHARED_MODELS_DIR;
+  const logger = pino({ level: 'warn' }, pino.destination(2));
+  const catalog = await loadModelCatalog();
+  const detectorEntry = catalog.models.get('yolox-nano') as DetectorModelEntry;
+  const reidEntry = catalog.models.get('osnet-x0_25-msmt17') as ReidModelEntry;
 
-/** Median ms per item over `rounds` timed calls of `fn`, after a warm-up. */
-async function timePerItem(items: number, rounds: number, fn: () => Promise<unknown>): Promise<number> {
-  for (let i = 0; i < 3; i++) await fn();
-  const samples: number[] = [];
-  for (let i = 0; i < rounds; i++) {
-    const started = performance.now();
-    await fn();
-    samples.push((performance.now() - started) / items);
+  const median = (values: readonly number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+  const fmt = (ms: number) => ms.toFixed(2);
+
+  /** Median ms per item over `rounds` timed calls of `fn`, after a warm-up. */
+  async function timePerItem(items: number, rounds: number, fn: () => Promise<unknown>): Promise<number> {
+    for (let i = 0; i < 3; i++) await fn();
+    const samples: number[] = [];
+    for (let i = 0; i < rounds; i++) {
+      const started = performance.now();
+      await fn();
+      samples.push((performance.now() - started) / items);
+    }
+    return median(samples);
   }
-  return median(samples);
+
+  // Decode once into owned copies, so that the stages below are timed without ffmpeg.
+  const decodeStarted = performance.now();
+  const frames: Frame[] = [];
+  for await (const frame of readFfmpegFrames({ url: PETS_VIDEO, cameraId: 'bench' })) {
+    frames.push({ ...frame, data: Uint8Array.from(frame.data) });
+    if (frames.length === frameCount) break;
+  }
+  const decodeMs = (performance.now() - decodeStarted) / frames.length;
+
+  const detector = await openDetector({
+    entry: detectorEntry,
+    modelsDir,
+    providers: [{ name: 'cpu' }],
+    classes: ['person'],
+    intraOpThreads: threads,
+    logger,
+    minScore: 0.3,
+    nmsIou: 0.45,
+    minBoxHeight: 0,
+  });
+  const steps = { preprocess: [] as number[], inference: [] as number[], decode: [] as number[], total: [] as number[] };
+  const detections: Detection[][] = [];
+  for (const frame of frames) {
+    detections.push(await detector.detect(frame));
+    const t = detector.lastTimings;
+    steps.preprocess.push(t.preprocessMs);
+    steps.inference.push(t.inferenceMs);
+    steps.decode.push(t.decodeMs);
+    steps.total.push(t.preprocessMs + t.inferenceMs + t.decodeMs);
+  }
+
+  const reid = await loadCatalogModel({ entry: reidEntry, modelsDir, providers: [{ name: 'cpu' }], logger, intraOpThreads: threads });
+  const embedder = await Embedder.create({ entry: reidEntry, session: reid.session, batchSize: 16 });
+  const cropPreprocessor = await CropPreprocessor.create(
+    { outputHeight: 256, outputWidth: 128, channelOrder: 'rgb', pixelScale: reidEntry.input.pixelScale, mean: reidEntry.input.mean, std: reidEntry.input.std },
+    16,
+  );
+  // Real person boxes from the ground truth of one busy frame, repeated up to 16.
+  const gt = filterMotRecords(await readMotFile(PETS_GT), { considerOnly: true, minHeight: 50 });
+  const busyFrame = frames[Math.min(60, frames.length - 1)];
+  const gtBoxes: Box[] = gt.filter((r) => r.frame === busyFrame.index + 1).map((r) => r.box);
+  const boxes16 = Array.from({ length: 16 }, (_, i) => gtBoxes[i % gtBoxes.length]);
+  const input = (n: number) => new ort.Tensor('float32', new Float32Array(n * 3 * 256 * 128).fill(0.1), [n, 3, 256, 128]);
+  const [input1, input16] = [input(1), input(16)];
+  const reidInference1 = await timePerItem(1, 60, () => reid.session.run({ input: input1 }));
+  const reidInference16 = await timePerItem(16, 15, () => reid.session.run({ input: input16 }));
+  const crop1 = await timePerItem(1, 60, () => cropPreprocessor.run(busyFrame, boxes16.slice(0, 1)));
+  const crop16 = await timePerItem(16, 15, () => cropPreprocessor.run(busyFrame, boxes16));
+  const embed1 = await timePerItem(1, 60, () => embedder.embed(busyFrame, boxes16.slice(0, 1)));
+  const embed16 = await timePerItem(16, 15, () => embedder.embed(busyFrame, boxes16));
+
+  const tracker = new ByteTracker();
+  const trackerStarted = performance.now();
+  detections.forEach((frameDetections, i) => tracker.update(frameDetections, { pts: frames[i].pts, frameIndex: frames[i].index }));
+  const trackerMs = (performance.now() - trackerStarted) / frames.length;
+
+  // The whole per-frame path as `process` runs it (detect, filter, track, quality, embed).
+  let embeddedCrops = 0;
+  const pipeline = new CameraPipeline({
+    cameraId: 'bench',
+    detector,
+    embedders: { person: { embed: (frame, boxes, embedOptions) => ((embeddedCrops += boxes.length), embedder.embed(frame, boxes, embedOptions)) } },
+    filter: { classes: ['person'], minScore: 0.3, minBoxHeight: 0, masks: [] },
+    bestCrops: 5,
+    minCropQuality: 0.2,
+  });
+  const pipelineStarted = performance.now();
+  const cpuStarted = process.cpuUsage();
+  for (const frame of frames) await pipeline.process(frame);
+  const pipelineMs = (performance.now() - pipelineStarted) / frames.length;
+  const cpu = process.cpuUsage(cpuStarted);
+  const pipelineCpuPercent = ((cpu.user + cpu.system) / 1000 / (pipelineMs * frames.length)) * 100;
+  const memory = process.memoryUsage();
+  await embedder.release();
+  await reid.session.release();
+  await detector.release();
+
+  const rows: [string, string][] = [
+    ['ffmpeg decode 768x576 (incl. copy)', `${fmt(decodeMs)} ms/frame`],
+    ['detector preprocess (ONNX letterbox graph)', `${fmt(median(steps.preprocess))} ms/frame`],
+    ['detector inference YOLOX-Nano 416', `${fmt(median(steps.inference))} ms/frame`],
+    ['detector decode + NMS', `${fmt(median(steps.decode))} ms/frame`],
+    ['detector total', `${fmt(median(steps.total))} ms/frame`],
+    ['re-ID inference OSNet x0.25, batch 1', `${fmt(reidInference1)} ms/crop`],
+    ['re-ID inference OSNet x0.25, batch 16', `${fmt(reidInference16)} ms/crop`],
+    ['crop + preprocess (RoiAlign graph), 1 crop', `${fmt(crop1)} ms/crop`],
+    ['crop + preprocess (RoiAlign graph), 16 crops', `${fmt(crop16)} ms/crop`],
+    ['Embedder.embed, 1 crop', `${fmt(embed1)} ms/crop`],
+    ['Embedder.embed, 16 crops', `${fmt(embed16)} ms/crop`],
+    ['tracker update', `${fmt(trackerMs)} ms/frame`],
+    ['camera pipeline (detect+track+embed)', `${fmt(pipelineMs)} ms/frame = ${(1000 / pipelineMs).toFixed(1)} fps, ${pipelineCpuPercent.toFixed(0)} % CPU`],
+    ['process RSS / JS heap after the run', `${(memory.rss / 2 ** 20).toFixed(0)} MiB / ${(memory.heapUsed / 2 ** 20).toFixed(0)} MiB`],
+  ];
+  return { frames: frames.length, threads, rows, pipelineMsPerFrame: pipelineMs, pipelineCpuMsPerFrame: (pipelineMs * pipelineCpuPercent) / 100, cropsPerFrame: embeddedCrops / frames.length };
 }
-
-// Decode once into owned copies, so that the stages below are timed without ffmpeg.
-const decodeStarted = performance.now();
-const frames: Frame[] = [];
-for await (const frame of readFfmpegFrames({ url: PETS_VIDEO, cameraId: 'bench' })) {
-  frames.push({ ...frame, data: Uint8Array.from(frame.data) });
-  if (frames.length === frameCount) break;
-}
-const decodeMs = (performance.now() - decodeStarted) / frames.length;
-
-const detector = await openDetector({
-  entry: detectorEntry,
-  modelsDir,
-  providers: [{ name: 'cpu' }],
-  classes: ['person'],
-  intraOpThreads: threads,
-  logger,
-  minScore: 0.3,
-  nmsIou: 0.45,
-  minBoxHeight: 0,
-});
-const steps = { preprocess: [] as number[], inference: [] as number[], decode: [] as number[], total: [] as number[] };
-const detections: Detection[][] = [];
-for (const frame of frames) {
-  detections.push(await detector.detect(frame));
-  const t = detector.lastTimings;
-  steps.preprocess.push(t.preprocessMs);
-  steps.inference.push(t.inferenceMs);
-  steps.decode.push(t.decodeMs);
-  steps.total.push(t.preprocessMs + t.inferenceMs + t.decodeMs);
-}
-
-const reid = await loadCatalogModel({ entry: reidEntry, modelsDir, providers: [{ name: 'cpu' }], logger, intraOpThreads: threads });
-const embedder = await Embedder.create({ entry: reidEntry, session: reid.session, batchSize: 16 });
-const cropPreprocessor = await CropPreprocessor.create(
-  { outputHeight: 256, outputWidth: 128, channelOrder: 'rgb', pixelScale: reidEntry.input.pixelScale, mean: reidEntry.input.mean, std: reidEntry.input.std },
-  16,
-);
-// Real person boxes from the ground truth of one busy frame, repeated up to 16.
-const gt = filterMotRecords(await readMotFile(PETS_GT), { considerOnly: true, minHeight: 50 });
-const busyFrame = frames[Math.min(60, frames.length - 1)];
-const gtBoxes: Box[] = gt.filter((r) => r.frame === busyFrame.index + 1).map((r) => r.box);
-const boxes16 = Array.from({ length: 16 }, (_, i) => gtBoxes[i % gtBoxes.length]);
-const input = (n: number) => new ort.Tensor('float32', new Float32Array(n * 3 * 256 * 128).fill(0.1), [n, 3, 256, 128]);
-const [input1, input16] = [input(1), input(16)];
-const reidInference1 = await timePerItem(1, 60, () => reid.session.run({ input: input1 }));
-const reidInference16 = await timePerItem(16, 15, () => reid.session.run({ input: input16 }));
-const crop1 = await timePerItem(1, 60, () => cropPreprocessor.run(busyFrame, boxes16.slice(0, 1)));
-const crop16 = await timePerItem(16, 15, () => cropPreprocessor.run(busyFrame, boxes16));
-const embed1 = await timePerItem(1, 60, () => embedder.embed(busyFrame, boxes16.slice(0, 1)));
-const embed16 = await timePerItem(16, 15, () => embedder.embed(busyFrame, boxes16));
-
-const tracker = new ByteTracker();
-const trackerStarted = performance.now();
-detections.forEach((frameDetections, i) => tracker.update(frameDetections, { pts: frames[i].pts, frameIndex: frames[i].index }));
-const trackerMs = (performance.now() - trackerStarted) / frames.length;
-
-// The whole per-frame path as `process` runs it (detect, filter, track, quality, embed).
-const pipeline = new CameraPipeline({
-  cameraId: 'bench',
-  detector,
-  embedders: { person: embedder },
-  filter: { classes: ['person'], minScore: 0.3, minBoxHeight: 0, masks: [] },
-  bestCrops: 5,
-  minCropQuality: 0.2,
-});
-const pipelineStarted = performance.now();
-const cpuStarted = process.cpuUsage();
-for (const frame of frames) await pipeline.process(frame);
-const pipelineMs = (performance.now() - pipelineStarted) / frames.length;
-const cpu = process.cpuUsage(cpuStarted);
-const pipelineCpuPercent = ((cpu.user + cpu.system) / 1000 / (pipelineMs * frames.length)) * 100;
-const memory = process.memoryUsage();
-await embedder.release();
-await reid.session.release();
-await detector.release();
-
-const rows: [string, string][] = [
-  ['ffmpeg decode 768x576 (incl. copy)', `${fmt(decodeMs)} ms/frame`],
-  ['detector preprocess (ONNX letterbox graph)', `${fmt(median(steps.preprocess))} ms/frame`],
-  ['detector inference YOLOX-Nano 416', `${fmt(median(steps.inference))} ms/frame`],
-  ['detector decode + NMS', `${fmt(median(steps.decode))} ms/frame`],
-  ['detector total', `${fmt(median(steps.total))} ms/frame`],
-  ['re-ID inference OSNet x0.25, batch 1', `${fmt(reidInference1)} ms/crop`],
-  ['re-ID inference OSNet x0.25, batch 16', `${fmt(reidInference16)} ms/crop`],
-  ['crop + preprocess (RoiAlign graph), 1 crop', `${fmt(crop1)} ms/crop`],
-  ['crop + preprocess (RoiAlign graph), 16 crops', `${fmt(crop16)} ms/crop`],
-  ['Embedder.embed, 1 crop', `${fmt(embed1)} ms/crop`],
-  ['Embedder.embed, 16 crops', `${fmt(embed16)} ms/crop`],
-  ['tracker update', `${fmt(trackerMs)} ms/frame`],
-  ['camera pipeline (detect+track+embed)', `${fmt(pipelineMs)} ms/frame = ${(1000 / pipelineMs).toFixed(1)} fps, ${pipelineCpuPercent.toFixed(0)} % CPU`],
-  ['process RSS / JS heap after the run', `${(memory.rss / 2 ** 20).toFixed(0)} MiB / ${(memory.heapUsed / 2 ** 20).toFixed(0)} MiB`],
-];
-const report =
-  `# crosscam benchmark\n\n` +
-  `${new Date().toISOString()} — ${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}, ` +
-  `onnxruntime-node ${ort.env.versions.node} CPU, intra-op threads ${threads}, ${frames.length} PETS09-S2L1 frames (768x576), medians.\n\n` +
-  `| step | figure |\n|---|---|\n` +
-  rows.map(([name, value]) => `| ${name} | ${value} |`).join('\n') +
-  '\n';
-await writeFile(args.out, report);
-process.stdout.write(report);
-process.stdout.write(`\nreport written to ${args.out}\n`);

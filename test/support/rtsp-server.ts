@@ -123,11 +123,15 @@ export interface H264ClipOptions {
   fps?: number;
   /** Keyframe interval in frames: small so that a client joining mid-stream starts decoding quickly. */
   gop?: number;
+  /** Extra plays of the input (ffmpeg -stream_loop), for clips longer than the source. */
+  repeats?: number;
 }
 
 /** Transcodes a clip to a small H.264 MP4 (libx264 ultrafast, no B-frames) with the bundled ffmpeg. */
 export async function makeH264Clip(options: H264ClipOptions): Promise<string> {
-  const args = ['-y', '-hide_banner', '-loglevel', 'error', '-i', options.input, '-an'];
+  const args = ['-y', '-hide_banner', '-loglevel', 'error'];
+  if (options.repeats !== undefined) args.push('-stream_loop', String(options.repeats));
+  args.push('-i', options.input, '-an');
   if (options.filter) args.push('-vf', options.filter);
   if (options.fps !== undefined) args.push('-r', String(options.fps));
   if (options.frames !== undefined) args.push('-frames:v', String(options.frames));
