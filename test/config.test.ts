@@ -57,6 +57,7 @@ test('defaults fill every section of a minimal config', () => {
   assert.deepEqual(config.ffmpeg, {
     loglevel: 'error',
     rtsp_timeout_s: 10,
+    threads: 1,
     stall_timeout_s: 20,
     restart_delay_s: 10,
     restart_delay_max_s: 120,

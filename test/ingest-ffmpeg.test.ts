@@ -16,11 +16,12 @@ test('RTSP command line: TCP transport, socket timeout in µs, fps then crop the
     width: 640,
     height: 360,
     rtspTimeoutS: 7,
+    decodeThreads: 1,
     extraInputArgs: ['-hwaccel', 'cuda'],
   });
   assert.equal(
     ffmpegArgv(command).join(' '),
-    '-hide_banner -nostats -loglevel level+info -rtsp_transport tcp -stimeout 7000000 -hwaccel cuda ' +
+    '-hide_banner -nostats -loglevel level+info -rtsp_transport tcp -stimeout 7000000 -threads 1 -hwaccel cuda ' +
       '-i rtsp://user:secret@10.0.0.5:554/stream1 -an -sn -dn -vf fps=5,crop=iw/2:ih:0:0,scale=640:360 -pix_fmt rgb24 -f rawvideo pipe:1',
   );
 });
@@ -38,7 +39,7 @@ test('file command line: realtime pacing and looping, file:// prefix stripped, n
 test('frames larger than max side are shrunk by ffmpeg, aspect kept; an explicit size wins; 0 keeps the source size', () => {
   assert.equal(
     videoFilterChain({ fps: 5, filter: 'crop=iw/2:ih:0:0', maxSide: 832 }),
-    'fps=5,crop=iw/2:ih:0:0,scale=w=min(832\\,iw):h=min(832\\,ih):force_original_aspect_ratio=decrease',
+    'fps=5,crop=iw/2:ih:0:0,scale=w=min(832\\,iw):h=min(832\\,ih):force_original_aspect_ratio=decrease:flags=bilinear',
   );
   assert.equal(videoFilterChain({ width: 640, height: 360, maxSide: 832 }), 'scale=640:360');
   assert.equal(videoFilterChain({ fps: 5, maxSide: 0 }), 'fps=5');

@@ -91,6 +91,7 @@ async function processVideo(io: CommandIo, video: string | undefined, options: P
       ...(camera.ffmpeg.filter !== undefined ? { filter: camera.ffmpeg.filter } : {}),
       ...(camera.detect.width !== undefined && camera.detect.height !== undefined ? { width: camera.detect.width, height: camera.detect.height } : { maxSide: camera.detect.max_side }),
       extraInputArgs: camera.ffmpeg.input_args,
+      decodeThreads: loaded.config.ffmpeg.threads,
       ...(loaded.config.ffmpeg.path !== undefined ? { ffmpegPath: loaded.config.ffmpeg.path } : {}),
       onStreamInfo: (info) => {
         size = `${info.width}x${info.height}`;

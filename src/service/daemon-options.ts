@@ -19,6 +19,7 @@ export function cameraSourceOptions(config: CrosscamConfig, camera: CameraConfig
       realtime: camera.file.realtime,
       loop: camera.file.loop,
       rtspTimeoutS: config.ffmpeg.rtsp_timeout_s,
+      decodeThreads: config.ffmpeg.threads,
     },
     ...(config.ffmpeg.path !== undefined ? { ffmpegPath: config.ffmpeg.path } : {}),
     stallTimeoutS: config.ffmpeg.stall_timeout_s,
