@@ -135,9 +135,7 @@ export class InferencePool {
 
   async release(): Promise<void> {
     this.closed = true;
-    const error = new Error('inference pool is closed');
-    for (const job of this.detectQueue.splice(0)) job.reject(error);
-    for (const queue of this.embedQueues.values()) for (const job of queue.splice(0)) job.reject(error);
+    this.failQueued(new Error('inference pool is closed'));
     await Promise.all(
       this.slots.splice(0).map(async (slot) => {
         slot.closing = true;
@@ -154,6 +152,11 @@ export class InferencePool {
         clearTimeout(timer);
       }),
     );
+  }
+
+  private failQueued(error: Error): void {
+    for (const job of this.detectQueue.splice(0)) job.reject(error);
+    for (const queue of this.embedQueues.values()) for (const job of queue.splice(0)) job.reject(error);
   }
 
   private pump(): void {
@@ -287,7 +290,11 @@ export class InferencePool {
             this.slots.push(replacement);
             this.pump();
           },
-          (error: unknown) => this.options.logger.error({ inferenceWorker: index, err: error }, 'inference worker could not be restarted'),
+          (error: unknown) => {
+            this.options.logger.error({ inferenceWorker: index, err: error }, 'inference worker could not be restarted');
+            // With no worker left, waiting jobs would wait forever: fail them so cameras log it and go on.
+            if (this.slots.length === 0) this.failQueued(new Error('no inference worker is running'));
+          },
         );
       });
     });
