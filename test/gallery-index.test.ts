@@ -1,23 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { normalised } from '../src/core/vectors.js';
 import { dotAt, PrototypeIndex } from '../src/gallery/prototype-index.js';
 import { similarPairs } from '../src/gallery/recluster.js';
+import { randomVectors } from './support/random-vectors.js';
 
 const close = (actual: number, expected: number, tolerance = 1e-6) =>
   assert.ok(Math.abs(actual - expected) <= tolerance, `${actual} is not within ${tolerance} of ${expected}`);
-
-/** Deterministic pseudo-random unit vectors (xorshift), so a failure can be replayed. */
-function randomVectors(count: number, dimension: number, seed = 7): Float32Array[] {
-  let state = seed;
-  const next = () => {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    return ((state >>> 0) / 2 ** 32) * 2 - 1;
-  };
-  return Array.from({ length: count }, () => normalised(Float32Array.from({ length: dimension }, next)));
-}
 
 function bruteDifficulty(vectors: Map<string, Float32Array>, id: string): number {
   let best = -1;

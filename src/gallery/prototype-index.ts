@@ -1,24 +1,47 @@
 /**
- * The prototypes of one object class in one contiguous row-major matrix: exact cosine
- * search by brute-force dot products (unit vectors), and each identity's difficulty
- * (DESIGN seed 002): c_i = max_{n≠i} cos(W_i, W_n), the similarity to its closest
- * other identity.
+ * The prototypes of one object class in one contiguous row-major matrix: top-k cosine
+ * search (unit vectors), and each identity's difficulty (DESIGN seed 002):
+ * c_i = max_{n≠i} cos(W_i, W_n), the similarity to its closest other identity.
  *
- * Difficulties are kept incrementally: changing one prototype costs one pass over the
- * matrix (N dot products). An identity whose closest neighbour moved away or was
- * removed is marked stale and recomputed (one pass) when next asked; after a bulk load
- * every identity starts stale, so start-up costs no N² work.
+ * Search by size (docs/performance.md, "Gallery search"): a JS pass over the float rows for
+ * a small class; from SCAN_FROM rows an int8 scan (search/quantized-rows.ts) shortlists and
+ * the float rows rescore; from `annFrom` rows an HNSW graph (search/ann-index.ts) answers
+ * once built in the background, the scan until then. Similarities returned are always exact.
+ *
+ * Difficulties of a class up to INCREMENTAL_DIFFICULTY_MAX rows are kept incrementally:
+ * changing one prototype costs one pass over the matrix (N dot products). An identity whose
+ * closest neighbour moved away or was removed is marked stale and recomputed (one pass) when
+ * next asked; after a bulk load every identity starts stale, so start-up costs no N² work.
+ * A larger class asks the search for the nearest other prototype instead (one query).
  */
 import { normaliseInPlace } from '../core/vectors.js';
+import { AnnIndex, type AnnBuildReport, type AnnSettings } from '../search/ann-index.js';
+import { QuantizedRows } from '../search/quantized-rows.js';
 
 export interface SearchHit {
   id: string;
   similarity: number;
 }
 
+export interface PrototypeIndexOptions {
+  /** Rows from which the HNSW graph serves searches (undefined: never, the int8 scan serves). */
+  annFrom?: number;
+  ann?: AnnSettings;
+  /** Told when a background graph build completes (its size and duration). */
+  onAnnBuilt?: (report: AnnBuildReport) => void;
+  onAnnFailed?: (error: Error) => void;
+}
+
 const INITIAL_CAPACITY = 64;
 /** Difficulty of an identity with no other identity of its class: nothing to be confused with. */
 const ALONE = -1;
+/** Below this many rows a JS pass over the float rows is as fast as the scan's call. */
+export const SCAN_FROM = 2048;
+/** Shortlist of the int8 scan for a top-k query: k·4 + 32 rows, rescored exactly. */
+const SHORTLIST_FACTOR = 4;
+const SHORTLIST_EXTRA = 32;
+/** Above this many rows one pass per write (N dot products) costs more than a search per query. */
+export const INCREMENTAL_DIFFICULTY_MAX = 16_384;
 
 export class PrototypeIndex {
   private matrix: Float32Array;
@@ -32,9 +55,24 @@ export class PrototypeIndex {
   private stale: Uint8Array;
   /** Normalisation buffer for incoming prototypes. */
   private readonly scratch: Float32Array;
+  /** Stable search key of each slot (slots move on removal, graph keys must not). */
+  private keys: Float64Array;
+  private readonly slotOfKey = new Map<number, number>();
+  private nextKey = 0;
+  private readonly quantized: QuantizedRows;
+  private ann: AnnIndex | undefined;
+  /** Rows were bulk-loaded since the graph was built: it is rebuilt by finishLoad. */
+  private annOutdated = false;
+  /** The class was above INCREMENTAL_DIFFICULTY_MAX: cached difficulties may be outdated. */
+  private difficultiesUntracked = false;
 
-  constructor(readonly dimension: number) {
+  constructor(
+    readonly dimension: number,
+    private readonly options: PrototypeIndexOptions = {},
+  ) {
     if (!Number.isInteger(dimension) || dimension < 1) throw new RangeError(`dimension must be a positive integer, got ${dimension}`);
+    this.quantized = new QuantizedRows(dimension);
+    this.keys = new Float64Array(INITIAL_CAPACITY);
     this.matrix = new Float32Array(INITIAL_CAPACITY * dimension);
     this.norms = new Float64Array(INITIAL_CAPACITY);
     this.difficulties = new Float64Array(INITIAL_CAPACITY);
@@ -93,19 +131,100 @@ export class PrototypeIndex {
     return out;
   }
 
-  /** The `k` most similar identities to a unit query, best first. */
+  /** The `k` most similar identities to a unit query, best first (exact similarities). */
   search(query: Float32Array, k: number): SearchHit[] {
     this.checkDimension(query);
-    const hits: SearchHit[] = [];
+    if (k < 1) return [];
+    return this.topSlots(query, k).map((slot) => ({ id: this.ids[slot]!, similarity: this.rowDot(slot, query, 0) }));
+  }
+
+  /** The brute-force answer over the float rows, whatever the size (the reference the fast paths are tested against). */
+  searchExhaustive(query: Float32Array, k: number): SearchHit[] {
+    this.checkDimension(query);
+    return this.scanSlots(query, k).map((slot) => ({ id: this.ids[slot]!, similarity: this.rowDot(slot, query, 0) }));
+  }
+
+  /** Which path answers a search now (for stats and tests). */
+  get searchPath(): 'scan' | 'int8-scan' | 'ann' {
+    if (this.ann?.ready && !this.annOutdated) return 'ann';
+    return this.ids.length < SCAN_FROM ? 'scan' : 'int8-scan';
+  }
+
+  /** Whether a graph is being built in the background. */
+  get annBuilding(): boolean {
+    return this.ann?.rebuilding ?? false;
+  }
+
+  /**
+   * After bulk `load`s: starts the background graph build when the class is large enough and
+   * its graph is missing or outdated. Resolves with the build's report (undefined when none
+   * was needed or a newer build superseded it).
+   */
+  finishLoad(): Promise<AnnBuildReport | undefined> {
+    const { annFrom } = this.options;
+    if (annFrom === undefined || this.ids.length < annFrom) {
+      this.ann?.clear();
+      this.ann = undefined;
+      this.annOutdated = false;
+      return Promise.resolve(undefined);
+    }
+    if (this.ann !== undefined && !this.annOutdated) return Promise.resolve(undefined);
+    this.ann ??= new AnnIndex(this.dimension, this.options.ann);
+    this.annOutdated = false;
+    const build = this.ann.rebuild({
+      keys: Array.from(this.keys.subarray(0, this.ids.length)),
+      vectorOf: (key) => {
+        const slot = this.slotOfKey.get(key);
+        return slot === undefined ? undefined : this.matrix.subarray(slot * this.dimension, (slot + 1) * this.dimension);
+      },
+    });
+    return build.then(
+      (report) => {
+        if (report) this.options.onAnnBuilt?.(report);
+        return report;
+      },
+      (error: unknown) => {
+        // The scan keeps serving: a failed graph costs speed, not answers.
+        this.ann = undefined;
+        this.options.onAnnFailed?.(error instanceof Error ? error : new Error(String(error)));
+        return undefined;
+      },
+    );
+  }
+
+  /** Stops a background build and frees the graph (the index is being replaced). */
+  dispose(): void {
+    this.ann?.clear();
+    this.ann = undefined;
+  }
+
+  private topSlots(query: Float32Array, k: number): number[] {
+    if (this.searchPath === 'ann') {
+      const slots = this.ann!.search(query, k).map((neighbour) => this.slotOfKey.get(neighbour.key)!);
+      return this.byExactSimilarity(slots, query, k);
+    }
+    if (this.ids.length < SCAN_FROM) return this.scanSlots(query, k);
+    const shortlist = this.quantized.shortlist(query, k * SHORTLIST_FACTOR + SHORTLIST_EXTRA);
+    return this.byExactSimilarity(Array.from(shortlist), query, k);
+  }
+
+  private byExactSimilarity(slots: number[], query: Float32Array, k: number): number[] {
+    const scored = slots.map((slot) => ({ slot, similarity: this.rowDot(slot, query, 0) }));
+    scored.sort((a, b) => b.similarity - a.similarity);
+    return scored.slice(0, k).map((hit) => hit.slot);
+  }
+
+  private scanSlots(query: Float32Array, k: number): number[] {
+    const best: { slot: number; similarity: number }[] = [];
     for (let slot = 0; slot < this.ids.length; slot++) {
       const similarity = this.rowDot(slot, query, 0);
-      if (hits.length === k && similarity <= hits[k - 1]!.similarity) continue;
-      let at = hits.length < k ? hits.length : k - 1;
-      while (at > 0 && hits[at - 1]!.similarity < similarity) at--;
-      hits.splice(at, 0, { id: this.ids[slot]!, similarity });
-      if (hits.length > k) hits.pop();
+      if (best.length === k && similarity <= best[k - 1]!.similarity) continue;
+      let at = best.length < k ? best.length : k - 1;
+      while (at > 0 && best[at - 1]!.similarity < similarity) at--;
+      best.splice(at, 0, { slot, similarity });
+      if (best.length > k) best.pop();
     }
-    return hits;
+    return best.map((hit) => hit.slot);
   }
 
   /**
@@ -115,6 +234,13 @@ export class PrototypeIndex {
   set(id: string, prototype: Float32Array): boolean {
     const slot = this.write(id, prototype);
     if (slot === undefined) return false;
+    this.ann?.upsert(this.keys[slot]!, this.matrix, slot * this.dimension);
+    const { annFrom } = this.options;
+    if (annFrom !== undefined && this.ann === undefined && this.ids.length >= annFrom) void this.finishLoad();
+    if (!this.tracksDifficulties()) {
+      this.stale[slot] = 1;
+      return true;
+    }
     let best = ALONE;
     let bestSlot = -1;
     for (let other = 0; other < this.ids.length; other++) {
@@ -142,7 +268,9 @@ export class PrototypeIndex {
   /** Adds or replaces a prototype without touching difficulties (bulk load); the identity starts stale. */
   load(id: string, prototype: Float32Array): void {
     const slot = this.write(id, prototype);
-    if (slot !== undefined) this.stale[slot] = 1;
+    if (slot === undefined) return;
+    this.stale[slot] = 1;
+    if (this.ann !== undefined) this.annOutdated = true;
   }
 
   remove(id: string): boolean {
@@ -153,9 +281,14 @@ export class PrototypeIndex {
       if (this.nearest[other] === slot) this.stale[other] = 1;
       else if (this.nearest[other] === last) this.nearest[other] = slot;
     }
+    this.ann?.remove(this.keys[slot]!);
+    this.slotOfKey.delete(this.keys[slot]!);
+    this.quantized.removeSwapLast(slot);
     if (slot !== last) {
       const lastId = this.ids[last]!;
       this.matrix.copyWithin(slot * this.dimension, last * this.dimension, (last + 1) * this.dimension);
+      this.keys[slot] = this.keys[last]!;
+      this.slotOfKey.set(this.keys[slot]!, slot);
       this.ids[slot] = lastId;
       this.slots.set(lastId, slot);
       this.norms[slot] = this.norms[last]!;
@@ -172,6 +305,7 @@ export class PrototypeIndex {
   difficulty(id: string): number {
     const slot = this.slots.get(id);
     if (slot === undefined) throw new Error(`identity ${id} is not in the index`);
+    if (!this.tracksDifficulties()) return this.nearestOther(slot, new Set());
     if (this.stale[slot] === 1) this.recomputeDifficulty(slot);
     return this.difficulties[slot]!;
   }
@@ -181,8 +315,10 @@ export class PrototypeIndex {
    * value when its nearest neighbour is not among them, else one pass over the matrix.
    */
   difficultyExcluding(id: string, excluded: ReadonlySet<string>): number {
+    const slot = this.slots.get(id);
+    if (slot === undefined) throw new Error(`identity ${id} is not in the index`);
+    if (!this.tracksDifficulties()) return this.nearestOther(slot, excluded);
     const value = this.difficulty(id);
-    const slot = this.slots.get(id)!;
     const nearest = this.nearest[slot]!;
     if (nearest === -1 || !excluded.has(this.ids[nearest]!)) return value;
     let best = ALONE;
@@ -191,6 +327,32 @@ export class PrototypeIndex {
       best = Math.max(best, this.rowDot(other, this.matrix, slot * this.dimension));
     }
     return best;
+  }
+
+  /**
+   * Whether difficulties are kept by passes over the matrix (a class up to
+   * INCREMENTAL_DIFFICULTY_MAX rows). Coming back under the limit, every cached value may be
+   * outdated, so all are recomputed when next asked.
+   */
+  private tracksDifficulties(): boolean {
+    if (this.ids.length > INCREMENTAL_DIFFICULTY_MAX) {
+      this.difficultiesUntracked = true;
+      return false;
+    }
+    if (this.difficultiesUntracked) {
+      this.stale.fill(1, 0, this.ids.length);
+      this.difficultiesUntracked = false;
+    }
+    return true;
+  }
+
+  /** The highest similarity of a row to another one not excluded, by one search (a large class). */
+  private nearestOther(slot: number, excluded: ReadonlySet<string>): number {
+    const row = this.matrix.subarray(slot * this.dimension, (slot + 1) * this.dimension);
+    for (const other of this.topSlots(row, excluded.size + 2)) {
+      if (other !== slot && !excluded.has(this.ids[other]!)) return this.rowDot(other, row, 0);
+    }
+    return ALONE;
   }
 
   private recomputeDifficulty(slot: number): void {
@@ -229,8 +391,11 @@ export class PrototypeIndex {
       this.ids.push(id);
       this.slots.set(id, slot);
       this.nearest[slot] = -1;
+      this.keys[slot] = this.nextKey;
+      this.slotOfKey.set(this.nextKey++, slot);
     }
     this.matrix.set(row, slot * this.dimension);
+    this.quantized.set(slot, row);
     this.norms[slot] = Math.sqrt(norm);
     return slot;
   }
@@ -254,6 +419,9 @@ export class PrototypeIndex {
     const stale = new Uint8Array(grown);
     stale.set(this.stale);
     this.stale = stale;
+    const keys = new Float64Array(grown);
+    keys.set(this.keys);
+    this.keys = keys;
   }
 
   private checkDimension(vector: Float32Array): void {
