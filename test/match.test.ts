@@ -8,7 +8,8 @@ import { OBJECT_CLASSES, type ObjectClass } from '../src/core/types.js';
 import { normalised } from '../src/core/vectors.js';
 import { RAW_SPACE } from '../src/features/feature-space.js';
 import { Gallery } from '../src/gallery/gallery.js';
-import { Matcher, type ClassMatchingOptions, type MatchableTrack, type MatcherOptions } from '../src/match/matcher.js';
+import { FULL_PASS_MAX, Matcher, POOL_SCORED_MAX, SHORTLIST, type ClassMatchingOptions, type MatchableTrack, type MatcherOptions } from '../src/match/matcher.js';
+import { randomVectors } from './support/random-vectors.js';
 
 const T0 = Date.UTC(2024, 0, 1);
 const CLASSES = Object.fromEntries(OBJECT_CLASSES.map((name) => [name, { threshold: 0.6, minMargin: 0.05 }])) as Record<
@@ -401,4 +402,44 @@ test('scores are calibrated per camera pair before threshold and margin', async 
   assert.equal(decision.outcome, 'matched');
   close(decision.similarity, 0.8, 1e-5);
   assert.deepEqual(levels.map(([a, b]) => `${a}|${b}`), ['B|A'], 'the candidate from A sampled the B–A pair');
+});
+
+/** `count` identities of camera A, one track each over [firstS, firstS + 10] s, in one transaction; returns their ids. */
+function seedCrowd(gallery: Gallery, embeddings: readonly Float32Array[], firstS: (i: number) => number): string[] {
+  return gallery.write((tx) =>
+    embeddings.map((embedding, i) => {
+      const firstSeenAt = T0 + firstS(i) * 1000;
+      const sighting = { cameraId: 'A', trackId: 10_000 + i, objectClass: 'person' as const, firstSeenAt, lastSeenAt: firstSeenAt + 10_000, pts: 1, box: { x1: 0, y1: 0, x2: 10, y2: 30 }, quality: 0.8 };
+      const decision = { eventId: `crowd-${i}`, outcome: 'new-identity' as const, candidates: 0, decidedAt: firstSeenAt };
+      return tx.createIdentity({ sighting, embedding, decision }).id;
+    }),
+  );
+}
+
+test(`a class over ${FULL_PASS_MAX} identities: only those the window can admit are compared, and the match is the full pass's`, async (t) => {
+  const { gallery, matcher } = await setUp(t);
+  const crowd = randomVectors(FULL_PASS_MAX + 100, 64, 3);
+  // All but the last 50 were seen a day before; the last 50 within the window.
+  const ids = seedCrowd(gallery, crowd, (i) => (i < crowd.length - 50 ? -86_400 : 100 + i - (crowd.length - 50)));
+  assert.equal(gallery.classSize('person'), FULL_PASS_MAX + 100);
+  const target = crowd.length - 7;
+  const decision = matcher.decide(track('B', 1, 200, 210, crowd[target]!))!;
+  assert.equal(decision.outcome, 'matched');
+  assert.equal(decision.identityId, ids[target]);
+  assert.equal(decision.candidates, 50, 'the in-window identities only (what the full pass would have admitted)');
+  // An old identity identical to the track is not a candidate: it is out of the window, as before.
+  const old = matcher.decide(track('B', 2, 300, 310, crowd[0]!))!;
+  assert.notEqual(old.identityId, ids[0]);
+});
+
+test(`more than ${POOL_SCORED_MAX} identities in the window: the search shortlists, the match is still found`, async (t) => {
+  const { gallery, matcher } = await setUp(t);
+  const crowd = randomVectors(POOL_SCORED_MAX + 200, 64, 4);
+  const ids = seedCrowd(gallery, crowd, () => 100);
+  const target = 4321;
+  const decision = matcher.decide(track('B', 1, 200, 210, crowd[target]!))!;
+  assert.equal(decision.outcome, 'matched');
+  assert.equal(decision.identityId, ids[target]);
+  // The shortlist and the calibration's subsample, not every identity of the window.
+  assert.ok(decision.candidates <= 2 * SHORTLIST && decision.candidates >= SHORTLIST, `${decision.candidates} candidates`);
 });

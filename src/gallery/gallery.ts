@@ -14,7 +14,9 @@
 import { openDatabase, type Database, type RootDatabase } from '../core/state-store.js';
 import { OBJECT_CLASSES, type ObjectClass } from '../core/types.js';
 import type { MatchingSpace } from '../features/feature-space.js';
+import type { AnnBuildReport, AnnSettings } from '../search/ann-index.js';
 import { PrototypeIndex, type SearchHit } from './prototype-index.js';
+import { RecentIdentities } from './recent-identities.js';
 import {
   DB_NAMES,
   decodeIdentity,
@@ -56,6 +58,17 @@ export interface GalleryOptions {
   retention: { sightingsDays: number; identitiesDays: number };
   /** Records deleted per retention transaction (default 500). */
   retentionBatch?: number;
+  /** Search of large classes (see prototype-index.ts); default: the int8 scan at any size. */
+  search?: GallerySearchOptions;
+}
+
+export interface GallerySearchOptions {
+  /** Identities of one class from which an HNSW graph serves its searches. */
+  annFrom?: number;
+  ann?: AnnSettings;
+  /** Told when a class's graph has been built in the background, or could not be. */
+  onAnnBuilt?: (objectClass: ObjectClass, report: AnnBuildReport) => void;
+  onAnnFailed?: (objectClass: ObjectClass, error: Error) => void;
 }
 
 /** A track's sighting as the matcher hands it over: where and when, its raw embedding, what was decided. */
@@ -121,6 +134,7 @@ export class Gallery {
   private readonly metaDb: Database<number, string | [string, string]>;
   private readonly summaries = new Map<string, IdentitySummary>();
   private readonly indexes = new Map<ObjectClass, PrototypeIndex>();
+  private readonly recent = new Map<ObjectClass, RecentIdentities>();
   /** Write generation the in-memory index reflects (another process may write too, e.g. the CLI). */
   private generation = 0;
   /** Space version the index is projected in, and the offsets it used per camera. */
@@ -158,6 +172,16 @@ export class Gallery {
 
   get identityCount(): number {
     return this.summaries.size;
+  }
+
+  /** Identities of one class. */
+  classSize(objectClass: ObjectClass): number {
+    return this.indexes.get(objectClass)?.size ?? 0;
+  }
+
+  /** Ids of a class's identities last seen at or after `since` (ms; a few earlier ones too) and its watch list. */
+  recentIdentities(objectClass: ObjectClass, since: number): Iterable<string> {
+    return this.recent.get(objectClass)?.since(since) ?? [];
   }
 
   /** Unit prototype of an identity in the matching space. */
@@ -526,15 +550,23 @@ export class Gallery {
 
   private rebuildIndex(): void {
     this.summaries.clear();
+    for (const index of this.indexes.values()) index.dispose();
     this.indexes.clear();
+    this.recent.clear();
     this.offsetsUsed.clear();
     this.generation = this.metaDb.get(GENERATION_KEY) ?? 0;
     this.spaceVersion = this.options.space.version;
     for (const { value } of this.identitiesDb.getRange()) {
       const record = decodeIdentity(value);
-      this.summaries.set(record.id, summaryOf(record));
+      this.remember(summaryOf(record));
       this.indexFor(record.objectClass, record.appearance.sum.length).load(record.id, this.projected(record));
     }
+    this.finishLoads();
+  }
+
+  /** Starts the background graph builds that bulk loads made necessary. */
+  private finishLoads(): void {
+    for (const index of this.indexes.values()) void index.finishLoad();
   }
 
   /**
@@ -565,6 +597,7 @@ export class Gallery {
       }
       if (shifted) index.load(summary.id, shifted);
     }
+    this.finishLoads();
   }
 
   /**
@@ -579,7 +612,7 @@ export class Gallery {
   }
 
   private indexIdentity(record: IdentityRecord): void {
-    this.summaries.set(record.id, summaryOf(record));
+    this.remember(summaryOf(record));
     this.indexFor(record.objectClass, record.appearance.sum.length).set(record.id, this.projected(record));
   }
 
@@ -588,12 +621,29 @@ export class Gallery {
     if (summary === undefined) return;
     this.summaries.delete(id);
     this.indexes.get(summary.objectClass)!.remove(id);
+    this.recent.get(summary.objectClass)!.delete(id);
+  }
+
+  private remember(summary: IdentitySummary): void {
+    this.summaries.set(summary.id, summary);
+    let recent = this.recent.get(summary.objectClass);
+    if (recent === undefined) {
+      recent = new RecentIdentities();
+      this.recent.set(summary.objectClass, recent);
+    }
+    recent.put(summary);
   }
 
   private indexFor(objectClass: ObjectClass, dimension: number): PrototypeIndex {
     let index = this.indexes.get(objectClass);
     if (index === undefined) {
-      index = new PrototypeIndex(dimension);
+      const { annFrom, ann, onAnnBuilt, onAnnFailed } = this.options.search ?? {};
+      index = new PrototypeIndex(dimension, {
+        annFrom,
+        ann,
+        onAnnBuilt: onAnnBuilt && ((report) => onAnnBuilt(objectClass, report)),
+        onAnnFailed: onAnnFailed && ((error) => onAnnFailed(objectClass, error)),
+      });
       this.indexes.set(objectClass, index);
     }
     return index;

@@ -136,6 +136,12 @@ interface Choice {
 
 /** Float32 vectors: similarities within this of a bound count as on it. */
 const TOLERANCE = 1e-6;
+/** Classes up to this size are compared in full (one pass over the prototypes, ~4 ms at 512-d). */
+export const FULL_PASS_MAX = 8192;
+/** Identities a window may admit that are each scored; beyond, the search shortlists. */
+export const POOL_SCORED_MAX = 8192;
+/** Most similar identities taken from the search, and the size of the calibration's subsample. */
+export const SHORTLIST = 256;
 
 export class Matcher {
   private readonly gallery: Gallery;
@@ -231,17 +237,16 @@ export class Matcher {
       else samples.set(cameraId, [similarity]);
     };
     if (this.space.ready) {
-      const { ids, similarities } = this.gallery.similarities(sighting.objectClass, feature);
-      for (let i = 0; i < ids.length; i++) {
-        if (ids[i] === exclude) continue;
-        const identity = this.gallery.identity(ids[i]!)!;
+      for (const { id, similarity, representative } of this.compared(sighting, feature)) {
+        if (id === exclude) continue;
+        const identity = this.gallery.identity(id)!;
         const qualification = this.filter.qualify(identity, sighting, isLive);
         if (qualification === undefined) {
-          if (!identity.watchlist && this.filter.seenBeside(identity, sighting, isLive)) sample(sighting.cameraId, similarities[i]!);
+          if (representative && !identity.watchlist && this.filter.seenBeside(identity, sighting, isLive)) sample(sighting.cameraId, similarity);
           continue;
         }
-        if (qualification.via && !qualification.sameCamera) sample(qualification.via.cameraId, similarities[i]!);
-        candidates.push({ identity, qualification, prototype: similarities[i]!, score: similarities[i]! });
+        if (representative && qualification.via && !qualification.sameCamera) sample(qualification.via.cameraId, similarity);
+        candidates.push({ identity, qualification, prototype: similarity, score: similarity });
       }
     }
     candidates.sort((a, b) => b.prototype - a.prototype);
@@ -276,6 +281,40 @@ export class Matcher {
     const chosen = best.score >= threshold - TOLERANCE && margin >= requiredMargin - TOLERANCE ? best : undefined;
     const sameAsChosen = chosen && this.onlineMerge ? [...likelySame].filter((c) => c.score >= threshold - TOLERANCE) : [];
     return { candidates, samples, ...(chosen ? { chosen, margin } : {}), sameAsChosen, confidence, highConfidence };
+  }
+
+  /**
+   * The identities a track is compared with, and their prototype similarities. A class of up
+   * to FULL_PASS_MAX identities: all, in one pass over the prototype matrix. A larger one: only
+   * those its time window can admit — seen since two windows before the track (a track still
+   * followed counts as seen until now, so one window of slack) and the watch list — each
+   * scored. When even those exceed POOL_SCORED_MAX, the gallery's search (int8 scan or HNSW
+   * graph) shortlists the SHORTLIST most similar, and a strided subsample of the pool keeps
+   * giving the calibration its strangers: the shortlist is not `representative` of them
+   * (it is the most similar ones), the subsample is.
+   */
+  private *compared(sighting: SightingRef, feature: Float32Array): Generator<{ id: string; similarity: number; representative: boolean }> {
+    const { objectClass } = sighting;
+    if (this.gallery.classSize(objectClass) <= FULL_PASS_MAX) {
+      const { ids, similarities } = this.gallery.similarities(objectClass, feature);
+      for (let i = 0; i < ids.length; i++) yield { id: ids[i]!, similarity: similarities[i]!, representative: true };
+      return;
+    }
+    const pool = [...this.gallery.recentIdentities(objectClass, sighting.firstSeenAt - 2 * this.options.windowS * 1000)];
+    if (pool.length <= POOL_SCORED_MAX) {
+      for (const id of pool) yield { id, similarity: this.gallery.similarity(id, feature), representative: true };
+      return;
+    }
+    const shortlisted = new Set<string>();
+    for (const hit of this.gallery.search(objectClass, feature, SHORTLIST)) {
+      shortlisted.add(hit.id);
+      yield { id: hit.id, similarity: hit.similarity, representative: false };
+    }
+    const stride = Math.ceil(pool.length / SHORTLIST);
+    for (let i = 0; i < pool.length; i += stride) {
+      const id = pool[i]!;
+      if (!shortlisted.has(id)) yield { id, similarity: this.gallery.similarity(id, feature), representative: true };
+    }
   }
 
   /** Candidates whose prototype is within likelySameSimilarity of the best's and never seen beside it. */
