@@ -9,6 +9,7 @@ import { RAW_SPACE } from '../src/features/feature-space.js';
 import { Gallery, type GalleryOptions } from '../src/gallery/gallery.js';
 import { recluster } from '../src/gallery/recluster.js';
 import { DB_NAMES, type SightingRef } from '../src/gallery/records.js';
+import { randomVectors } from './support/random-vectors.js';
 
 const DAY = 86_400_000;
 const T0 = Date.UTC(2024, 0, 1);
@@ -249,4 +250,39 @@ test('recluster keeps the watch-list identity of a group, with its label', async
   assert.equal(record.watchlist, true);
   assert.equal(record.count, 1);
   assert.equal(record.createdAt, T0);
+});
+
+test('a class past search.annFrom gets its graph when the gallery opens; the graph follows forgets and agrees with brute force', async (t) => {
+  const dir = await tempDir(t);
+  const first = open(dir);
+  const ids = first.gallery.write((tx) =>
+    randomVectors(1100, 16, 5).map((embedding, i) => tx.enrolIdentity({ objectClass: 'person', embedding, label: `p${i}`, at: T0 }).id),
+  );
+  first.gallery.close();
+  await first.store.close();
+
+  const built: { objectClass: string; vectors: number }[] = [];
+  let resolveBuilt: () => void;
+  const graphBuilt = new Promise<void>((resolve) => (resolveBuilt = resolve));
+  const { store, gallery } = open(dir, {
+    search: { annFrom: 1000, onAnnBuilt: (objectClass, { vectors }) => (built.push({ objectClass, vectors }), resolveBuilt()), onAnnFailed: (_, error) => assert.fail(error) },
+  });
+  t.after(() => (gallery.close(), store.close()));
+  await graphBuilt;
+  assert.deepEqual(built, [{ objectClass: 'person', vectors: 1100 }]);
+
+  const bruteForce = (query: Float32Array, k: number) => {
+    const { ids: all, similarities } = gallery.similarities('person', query);
+    return [...all.keys()].sort((a, b) => similarities[b]! - similarities[a]!).slice(0, k).map((i) => all[i]!);
+  };
+  gallery.forget(ids[3]!);
+  let found = 0;
+  const queries = randomVectors(50, 16, 9);
+  for (const query of queries) {
+    const hits = gallery.search('person', query, 10).map((hit) => hit.id);
+    assert.ok(!hits.includes(ids[3]!), 'a forgotten identity is not found');
+    const truth = new Set(bruteForce(query, 10));
+    found += hits.filter((id) => truth.has(id)).length;
+  }
+  assert.ok(found / (10 * queries.length) >= 0.97, `recall@10 ${found / (10 * queries.length)}`);
 });

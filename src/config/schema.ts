@@ -339,6 +339,13 @@ export const gallerySchema = z.strictObject({
     })
     .prefault({}),
   exemplars_per_identity: z.int().min(1).max(1000).default(10),
+  search: z
+    .strictObject({
+      // From this many identities of one class an HNSW graph (built in the background at start
+      // and when the class grows past it) answers the matcher's shortlist; null: the int8 scan always.
+      ann_from: z.int().min(1000).nullable().default(100_000),
+    })
+    .prefault({}),
 });
 
 const schedulesSchema = z.strictObject({

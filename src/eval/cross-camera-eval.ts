@@ -271,6 +271,7 @@ export async function runCrossCameraEvaluation(options: CrossCameraEvalOptions):
       };
     } finally {
       identity.matchStage.stop();
+      identity.gallery.close();
       await store.close();
     }
   } finally {

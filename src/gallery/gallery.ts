@@ -174,6 +174,11 @@ export class Gallery {
     return this.summaries.size;
   }
 
+  /** Stops background index builds (before the store closes). */
+  close(): void {
+    for (const index of this.indexes.values()) index.dispose();
+  }
+
   /** Identities of one class. */
   classSize(objectClass: ObjectClass): number {
     return this.indexes.get(objectClass)?.size ?? 0;

@@ -254,6 +254,7 @@ export class Daemon {
     await parts.surface.stop();
     await parts.broker?.stop();
     await parts.models.release();
+    parts.gallery.close();
     await parts.store.close();
     parts.logger.info('crosscam stopped');
   }

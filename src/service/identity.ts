@@ -44,8 +44,17 @@ export interface IdentityStage {
   storage: StorageGuard | undefined;
 }
 
-/** The matching space and the gallery in it, from the config (the camera statistics are read from the store). */
-export function openGallery(config: Pick<CrosscamConfig, 'features' | 'gallery' | 'matching'>, store: RootDatabase): { space: FeatureSpace; gallery: Gallery } {
+/**
+ * The matching space and the gallery in it, from the config (the camera statistics are read
+ * from the store). With a logger (a long-running process) large classes get their HNSW graph,
+ * built in the background and logged; without (a CLI command) the int8 scan serves, as a
+ * background build would only keep the command alive.
+ */
+export function openGallery(
+  config: Pick<CrosscamConfig, 'features' | 'gallery' | 'matching'>,
+  store: RootDatabase,
+  logger?: Logger,
+): { space: FeatureSpace; gallery: Gallery } {
   const centring = config.features.camera_centring;
   const space = new FeatureSpace({
     centring: new CameraCentring({
@@ -64,6 +73,17 @@ export function openGallery(config: Pick<CrosscamConfig, 'features' | 'gallery' 
     exemplarsPerIdentity: config.gallery.exemplars_per_identity,
     momentum: config.matching.momentum,
     retention: { sightingsDays: config.gallery.retention.sightings_days, identitiesDays: config.gallery.retention.identities_days },
+    ...(logger && config.gallery.search.ann_from !== null
+      ? {
+          search: {
+            annFrom: config.gallery.search.ann_from,
+            onAnnBuilt: (objectClass, { vectors, seconds }) =>
+              logger.info({ objectClass, vectors, seconds }, `gallery search: ${objectClass} graph built over ${vectors} identities in ${seconds.toFixed(1)} s`),
+            onAnnFailed: (objectClass, error) =>
+              logger.error({ objectClass, err: error }, `gallery search: ${objectClass} graph could not be built, the int8 scan keeps serving: ${error.message}`),
+          },
+        }
+      : {}),
   });
   return { space, gallery };
 }
@@ -93,7 +113,7 @@ export function matcherOptions(config: Pick<CrosscamConfig, 'features' | 'matchi
 }
 
 export function createIdentityStage(config: CrosscamConfig, deps: IdentityStageDeps): IdentityStage {
-  const { space, gallery } = openGallery(config, deps.store);
+  const { space, gallery } = openGallery(config, deps.store, deps.logger);
   const matcher = new Matcher({ ...matcherOptions(config, gallery, deps.store), ...(deps.now ? { now: deps.now } : {}) });
   const storage = deps.storage
     ? new StorageGuard({
