@@ -1,7 +1,11 @@
 /**
  * Approximate nearest-neighbour search over unit vectors (usearch's HNSW graph, inner
- * product, half-precision storage): the gallery's search once a class holds so many
- * identities that even the int8 scan is too slow per query.
+ * product, int8 storage): the gallery's search once a class holds so many identities that
+ * even the int8 scan is too slow per query. Int8 distances are coarse (usearch scales a unit
+ * vector's small components by 127), so its order is only a shortlist: the caller retrieves
+ * more than it needs and rescores exactly. Measured at 10⁵ 512-d vectors, retrieving 128 and
+ * rescoring: recall@10 0.993 at p99 0.69 ms with int8, 0.990 at 1.30 ms with half precision,
+ * and half the memory.
  *
  * Building a graph over 10⁶ vectors takes minutes, so it is built in small synchronous
  * chunks between turns of the event loop (cameras keep being served) and swapped in when
@@ -36,7 +40,7 @@ export interface AnnBuildReport {
 
 export interface AnnNeighbour {
   key: number;
-  /** Inner product computed by the index (half precision): rescore where exact values matter. */
+  /** Inner product computed by the index (int8): rescore where exact values matter. */
   similarity: number;
 }
 
@@ -150,7 +154,7 @@ export class AnnIndex {
     return new Index({
       dimensions: this.dimension,
       metric: MetricKind.IP,
-      quantization: ScalarKind.F16,
+      quantization: ScalarKind.I8,
       connectivity: this.settings.connectivity,
       expansion_add: this.settings.expansionAdd,
       expansion_search: this.settings.expansionSearch,
