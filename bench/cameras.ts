@@ -27,7 +27,7 @@ export interface CameraStepOptions {
   config?: Record<string, unknown>;
   /** Added to the daemon's environment (e.g. NODE_OPTIONS=--cpu-prof to profile it). */
   env?: NodeJS.ProcessEnv;
-  /** Told every stats message of the measured window with its time since start (s), for soaks. */
+  /** Told every stats message, warm-up included, with its time since the daemon started (s), for soaks. */
   onStats?: (stats: StatsMessage, atS: number) => void;
 }
 
@@ -135,9 +135,9 @@ export async function runCameraStep(options: CameraStepOptions): Promise<CameraS
     const cpuEnd = { machine: machineTicks(), daemon: groupTicks(daemon.pid) };
     const elapsedS = (Date.now() - measureStart) / 1000;
 
+    for (const m of collector.messages) if (m.topic === 'crosscam/bench/stats') options.onStats?.(m.payload as StatsMessage, (m.receivedAt - started) / 1000);
     const window = collector.messages.slice(firstIndex);
     const stats = window.filter((m) => m.topic === 'crosscam/bench/stats').map((m) => ({ at: m.receivedAt, stats: m.payload as StatsMessage }));
-    for (const { at, stats: s } of stats) options.onStats?.(s, (at - started) / 1000);
     const before = collector.messages.slice(0, firstIndex).filter((m) => m.topic === 'crosscam/bench/stats').at(-1)?.payload as StatsMessage | undefined;
     const last = stats.at(-1)?.stats;
     const perCamera = ids.map((id): CameraFigures => {

@@ -3,14 +3,21 @@
  * 1. The vision core on PETS09 frames: every stage alone and the per-frame path (vision-core.ts).
  * 2. Many cameras: N RTSP cameras at 720p25 (GStreamer), the real daemon, a real Mosquitto;
  *    N steps up until a camera falls behind (cameras.ts).
- * `--short` (CI, a few minutes): 40 frames and 4, 8 cameras for 30 s each.
+ * 3. Gallery search: top-10 among 10⁴, 10⁵, 10⁶ identities on every search path (gallery-search.ts).
+ * 4. A soak: 8 cameras for 30 minutes, the daemon's RSS sampled every 5 s, its drift after warm-up.
+ * Plots: <out>-cameras.png (fps and latency against N) and <out>-soak.png (RSS over the soak).
+ * `--short` (CI, a few minutes): 40 frames, 4 and 8 cameras for 30 s each, 10⁴ and 10⁵
+ * identities, no soak.
  * Models from $CROSSCAM_MODELS_DIR (else ../shared/models), video from ../shared.
  */
 import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
-import { stepCameras, type CameraStepResult } from './cameras.js';
+import { runCameraStep, stepCameras, type CameraStepResult } from './cameras.js';
+import { measureGallerySearch } from './gallery-search.js';
+import { plotCameraSteps, plotSoak, type RssSample } from './plot.js';
 import { measureVisionCore } from './vision-core.js';
 
 const { values: args } = parseArgs({
@@ -21,12 +28,22 @@ const { values: args } = parseArgs({
     cameras: { type: 'string' },
     seconds: { type: 'string' },
     'warm-up': { type: 'string', default: '20' },
+    'gallery-sizes': { type: 'string' },
+    'gallery-queries': { type: 'string' },
+    'soak-minutes': { type: 'string' },
+    'soak-cameras': { type: 'string', default: '8' },
+    'soak-warm-up': { type: 'string', default: '300' },
     out: { type: 'string', default: 'bench/report' },
   },
 });
 const frames = Number(args.frames ?? (args.short ? 40 : 150));
 const counts = (args.cameras ?? (args.short ? '4,8' : '4,6,8,10,12')).split(',').map(Number);
 const seconds = Number(args.seconds ?? (args.short ? 30 : 60));
+const gallerySizes = (args['gallery-sizes'] ?? (args.short ? '10000,100000' : '10000,100000,1000000')).split(',').map(Number);
+const galleryQueries = Number(args['gallery-queries'] ?? (args.short ? 200 : 1000));
+const soakMinutes = Number(args['soak-minutes'] ?? (args.short ? 0 : 30));
+const soakCameras = Number(args['soak-cameras']);
+const soakWarmUpS = Number(args['soak-warm-up']);
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 const startedAt = new Date().toISOString();
@@ -34,6 +51,26 @@ log(`vision core: ${frames} frames, ${args.threads} intra-op thread(s)`);
 const core = await measureVisionCore({ frames, threads: Number(args.threads) });
 log(`cameras: steps ${counts.join(', ')}, ${seconds} s each after ${args['warm-up']} s warm-up`);
 const steps = await stepCameras(counts, { seconds, warmUpS: Number(args['warm-up']) }, log);
+log(`gallery search: ${gallerySizes.join(', ')} identities, ${galleryQueries} queries per path`);
+const gallery = await measureGallerySearch({ sizes: gallerySizes, queries: galleryQueries, log });
+const soak = soakMinutes > 0 ? await runSoak() : null;
+
+/** RSS drift: the mean of the last 5 minutes against the mean of the first 5 after warm-up. */
+async function runSoak() {
+  log(`soak: ${soakCameras} cameras for ${soakMinutes} min after ${soakWarmUpS} s warm-up`);
+  const samples: RssSample[] = [];
+  const step = await runCameraStep({ cameras: soakCameras, seconds: soakMinutes * 60, warmUpS: soakWarmUpS, onStats: (stats, atS) => samples.push({ atS, rssMb: stats.process.rss_mb }) });
+  const meanRss = (from: number, to: number) => {
+    const inRange = samples.filter((sample) => sample.atS >= from && sample.atS < to).map((sample) => sample.rssMb);
+    return inRange.reduce((a, b) => a + b, 0) / inRange.length;
+  };
+  const end = samples.at(-1)?.atS ?? 0;
+  const afterWarmUpMb = meanRss(soakWarmUpS, soakWarmUpS + 300);
+  const endMb = meanRss(end - 300, end + 1);
+  const drift = endMb / afterWarmUpMb - 1;
+  log(`soak: RSS ${afterWarmUpMb.toFixed(0)} → ${endMb.toFixed(0)} MiB (${(drift * 100).toFixed(1)} %)`);
+  return { cameras: soakCameras, minutes: soakMinutes, warmUpS: soakWarmUpS, afterWarmUpMb, endMb, maxMb: Math.max(...samples.map((s) => s.rssMb)), drift, step, samples };
+}
 
 const held = steps.filter((step) => step.holds);
 const largest = held.at(-1);
@@ -43,8 +80,27 @@ const orchestration = (step: CameraStepResult) => {
   return (step.daemonCpuPercent - step.ffmpegCpuPercent) * 10 / frames / core.pipelineCpuMsPerFrame;
 };
 const machine = { cpu: os.cpus()[0]?.model ?? 'cpu', cores: os.cpus().length, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, onnxruntime: ort.env.versions.node };
-const commands = { run: `node dist/bench/run.js ${process.argv.slice(2).join(' ')}`.trim(), vision: 'bench/vision-core.ts', cameras: 'bench/cameras.ts' };
-const report = { startedAt, machine, commands, visionCore: core, cameras: steps, largestCamerasHeld: largest?.cameras ?? 0, orchestrationRatio: largest ? orchestration(largest) : null };
+const commands = { run: `node dist/bench/run.js ${process.argv.slice(2).join(' ')}`.trim(), vision: 'bench/vision-core.ts', cameras: 'bench/cameras.ts', gallery: 'bench/gallery-search.ts' };
+const plots = { cameras: `${args.out}-cameras.png`, soak: soak ? `${args.out}-soak.png` : null };
+await plotCameraSteps(steps, plots.cameras);
+if (soak) await plotSoak(soak.samples, soak.warmUpS, soak.cameras, plots.soak!);
+const report = {
+  startedAt,
+  machine,
+  commands,
+  visionCore: core,
+  cameras: steps,
+  largestCamerasHeld: largest?.cameras ?? 0,
+  orchestrationRatio: largest ? orchestration(largest) : null,
+  gallerySearch: gallery,
+  soak,
+  plots,
+};
+const soakSection = soak
+  ? `## Soak (${soak.cameras} cameras, ${soak.minutes} min after ${soak.warmUpS} s warm-up)\n\n` +
+    `RSS ${soak.afterWarmUpMb.toFixed(0)} MiB (mean of the 5 minutes after warm-up) → ${soak.endMb.toFixed(0)} MiB (mean of the last 5): drift ${(soak.drift * 100).toFixed(1)} % (target ≤ 5 %), max ${soak.maxMb} MiB. ` +
+    `Over the soak: fps per camera ${Math.min(...soak.step.perCamera.map((c) => c.fps)).toFixed(2)}–${Math.max(...soak.step.perCamera.map((c) => c.fps)).toFixed(2)}, worst skipped ${(soak.step.maxSkippedFraction * 100).toFixed(1)} %, new sighting p99 ${soak.step.sightingLatencyMs.p99} ms.\n\n![RSS over the soak](${path.basename(plots.soak!)})\n`
+  : 'No soak in this run (`--soak-minutes 0` or `--short`).\n';
 
 const cameraRows = steps.map((step) => {
   const fps = step.perCamera.map((c) => c.fps);
@@ -60,7 +116,21 @@ const markdown =
   `Orchestration: the daemon's CPU per processed frame (ffmpeg excluded) / the per-frame path alone (${core.pipelineCpuMsPerFrame.toFixed(1)} CPU ms, ${core.cropsPerFrame.toFixed(2)} crops per frame).\n\n` +
   `| cameras | fps per camera (min–max) | skipped (worst camera) | pipeline per frame | new sighting p50 / p99 (count) | machine CPU (of ${machine.cores * 100} %) | RSS | result | orchestration |\n|---|---|---|---|---|---|---|---|---|\n` +
   cameraRows.join('\n') +
-  `\n\nLargest step that holds: ${largest ? `${largest.cameras} cameras` : 'none'}.\n`;
+  `\n\nLargest step that holds: ${largest ? `${largest.cameras} cameras` : 'none'}.\n\n![fps and latency against cameras](${path.basename(plots.cameras)})\n\n` +
+  `## Gallery search (512-d synthetic prototypes of low intrinsic dimension, top-10, one thread; recall@10 against the JS scan)\n\n` +
+  `| identities | path | queries | p50 | p99 | recall@10 |\n|---|---|---|---|---|---|\n` +
+  gallery
+    .flatMap((size) => size.paths.map((p) => `| ${size.identities} | ${p.path} | ${p.queries} | ${p.p50Ms.toFixed(2)} ms | ${p.p99Ms.toFixed(2)} ms | ${p.recallAt10.toFixed(3)} |`))
+    .join('\n') +
+  `\n\n| identities | gallery open from LMDB (database size) | index load | graph build (background, one thread) | RSS loaded | RSS with graph |\n|---|---|---|---|---|---|\n` +
+  gallery
+    .map(
+      (size) =>
+        `| ${size.identities} | ${size.lmdb ? `${size.lmdb.openS.toFixed(1)} s (${size.lmdb.databaseMb} MiB)` : 'not measured'} | ${size.loadS.toFixed(1)} s | ${size.annBuildS.toFixed(1)} s | ${size.rssMbLoaded} MiB | ${size.rssMbWithGraph} MiB |`,
+    )
+    .join('\n') +
+  '\n\n' +
+  soakSection;
 await writeFile(`${args.out}.json`, `${JSON.stringify(report, null, 1)}\n`);
 await writeFile(`${args.out}.md`, markdown);
 process.stdout.write(`${markdown}\nreport written to ${args.out}.md and ${args.out}.json\n`);

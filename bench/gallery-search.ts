@@ -1,0 +1,218 @@
+/**
+ * Gallery search at scale: top-10 among N identities of 512-d unit prototypes, through the
+ * gallery's own PrototypeIndex, on every path it has — the JS scan (brute force, the ground
+ * truth), usearch's exact float32 scan (for reference), the int8 scan rescored exactly, and
+ * the HNSW graph — with latency p50/p99, recall@10 against brute force, the graph's build time
+ * (the background build a daemon does at start, one thread) and the process's RSS.
+ *
+ * Prototypes are synthetic, not random: re-ID embeddings live near a low-dimensional manifold
+ * (random 512-d vectors would be all nearly orthogonal, which makes a graph index look worse
+ * and a shortlist look better than on real data). Each is a shared mean plus 96 latent
+ * directions with a 1/√k spectrum plus isotropic noise; a query is a gallery prototype seen
+ * again with more noise (a new sighting of a known identity).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { exactSearch, MetricKind } from 'usearch';
+import { openStateStore, storageUsage } from '../src/core/state-store.js';
+import { RAW_SPACE } from '../src/features/feature-space.js';
+import { Gallery } from '../src/gallery/gallery.js';
+import { PrototypeIndex } from '../src/gallery/prototype-index.js';
+import { percentile } from './cameras.js';
+
+export interface GallerySearchPath {
+  /** ann-k256: the matcher's query (256 most similar), its top 10 compared. */
+  path: 'js-scan' | 'usearch-exact-f32' | 'int8-scan' | 'ann' | 'ann-k256';
+  queries: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** Fraction of the brute-force top-10 found (1 for the brute force itself). */
+  recallAt10: number;
+}
+
+export interface GallerySearchResult {
+  identities: number;
+  dimension: number;
+  loadS: number;
+  annBuildS: number;
+  rssMbLoaded: number;
+  rssMbWithGraph: number;
+  /** A daemon's start: the gallery opened from LMDB (records read, decoded, indexed); null above lmdbUpTo. */
+  lmdb: { openS: number; databaseMb: number } | null;
+  paths: GallerySearchPath[];
+}
+
+export interface GallerySearchOptions {
+  sizes: readonly number[];
+  dimension?: number;
+  /** Queries timed per path (the JS scan takes fewer above 10⁵: it is the slow reference). */
+  queries?: number;
+  /** Largest size also written to LMDB to time the gallery's open (≈ 8 KB per enrolled identity at 512-d). */
+  lmdbUpTo?: number;
+  log?: (line: string) => void;
+}
+
+const K = 10;
+const LATENT = 96;
+
+/** mulberry32: a small deterministic PRNG, so every run searches the same gallery. */
+function uniform(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
+function gaussian(random: () => number): () => number {
+  return () => {
+    let u = 0;
+    while (u === 0) u = random();
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random());
+  };
+}
+
+export function syntheticGallery(count: number, dimension: number, seed = 1) {
+  const random = uniform(seed);
+  const normal = gaussian(random);
+  const basis = Float32Array.from({ length: LATENT * dimension }, () => normal() / Math.sqrt(dimension));
+  const mean = Float32Array.from({ length: dimension }, () => (0.6 * normal()) / Math.sqrt(dimension));
+  const latent = new Float32Array(LATENT);
+  const normalise = (row: Float32Array) => {
+    let norm = 0;
+    for (const x of row) norm += x * x;
+    norm = Math.sqrt(norm);
+    for (let j = 0; j < row.length; j++) row[j]! /= norm;
+  };
+  const prototypes = new Float32Array(count * dimension);
+  for (let i = 0; i < count; i++) {
+    const row = prototypes.subarray(i * dimension, (i + 1) * dimension);
+    for (let k = 0; k < LATENT; k++) latent[k] = normal() / Math.sqrt(k + 1);
+    for (let j = 0; j < dimension; j++) {
+      let x = mean[j]! + (0.35 * normal()) / Math.sqrt(dimension);
+      for (let k = 0; k < LATENT; k++) x += 2.2 * latent[k]! * basis[k * dimension + j]!;
+      row[j] = x;
+    }
+    normalise(row);
+  }
+  /** New sightings of known identities: a prototype plus noise, renormalised. */
+  const queries = (n: number) =>
+    Array.from({ length: n }, () => {
+      const source = Math.floor(random() * count);
+      const row = prototypes.slice(source * dimension, (source + 1) * dimension);
+      for (let j = 0; j < dimension; j++) row[j]! += (0.6 * normal()) / Math.sqrt(dimension);
+      normalise(row);
+      return row;
+    });
+  return { prototypes, queries };
+}
+
+const rssMb = () => Math.round(process.memoryUsage().rss / 2 ** 20);
+
+function timed(queries: readonly Float32Array[], search: (query: Float32Array) => string[]): { p50Ms: number; p99Ms: number; results: string[][] } {
+  const times: number[] = [];
+  const results: string[][] = [];
+  for (const query of queries) {
+    const started = performance.now();
+    results.push(search(query));
+    times.push(performance.now() - started);
+  }
+  return { p50Ms: percentile(times, 0.5), p99Ms: percentile(times, 0.99), results };
+}
+
+function recall(found: readonly string[][], truth: readonly string[][]): number {
+  let hits = 0;
+  for (let i = 0; i < found.length; i++) {
+    const expected = new Set(truth[i]);
+    hits += found[i]!.filter((id) => expected.has(id)).length;
+  }
+  return hits / (found.length * K);
+}
+
+/** Writes the prototypes as enrolled identities, then times a fresh Gallery over the store. */
+async function measureLmdbOpen(prototypes: Float32Array, count: number, dimension: number): Promise<{ openS: number; databaseMb: number }> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'crosscam-bench-gallery-'));
+  const galleryOptions = { space: RAW_SPACE, momentum: 0.9, exemplarsPerIdentity: 10, retention: { sightingsDays: 30, identitiesDays: 90 } };
+  try {
+    const store = openStateStore({ path: dir, mapSizeMb: Math.ceil((count * 8 * dimension) / 2 ** 20) + 256 });
+    const writer = new Gallery({ store, ...galleryOptions });
+    for (let at = 0; at < count; at += 5000) {
+      writer.write((tx) => {
+        for (let i = at; i < Math.min(count, at + 5000); i++) {
+          tx.enrolIdentity({ objectClass: 'person', embedding: prototypes.slice(i * dimension, (i + 1) * dimension), label: `p${i}`, at: 0 });
+        }
+      });
+    }
+    writer.close();
+    await store.close();
+    const reopened = openStateStore({ path: dir, mapSizeMb: Math.ceil((count * 8 * dimension) / 2 ** 20) + 256 });
+    const started = performance.now();
+    const gallery = new Gallery({ store: reopened, ...galleryOptions });
+    const openS = (performance.now() - started) / 1000;
+    if (gallery.classSize('person') !== count) throw new Error(`the gallery reopened with ${gallery.classSize('person')} of ${count} identities`);
+    const databaseMb = Math.round(storageUsage(reopened, dir).usedBytes / 2 ** 20);
+    gallery.close();
+    await reopened.close();
+    return { openS, databaseMb };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function measureSize(count: number, dimension: number, queryCount: number, lmdbUpTo: number, log: (line: string) => void): Promise<GallerySearchResult> {
+  const { prototypes, queries: makeQueries } = syntheticGallery(count, dimension);
+  const lmdb = count <= lmdbUpTo ? await measureLmdbOpen(prototypes, count, dimension) : null;
+  if (lmdb) log(`gallery ${count}: opened from LMDB (${lmdb.databaseMb} MiB) in ${lmdb.openS.toFixed(2)} s`);
+  const queries = makeQueries(queryCount);
+  const index = new PrototypeIndex(dimension, { annFrom: count });
+  const loadStarted = performance.now();
+  for (let i = 0; i < count; i++) index.load(`person-${i}`, prototypes.subarray(i * dimension, (i + 1) * dimension));
+  const loadS = (performance.now() - loadStarted) / 1000;
+  const rssMbLoaded = rssMb();
+  const ids = (hits: readonly { id: string }[]) => hits.map((hit) => hit.id);
+
+  // Brute force: the ground truth of every path, on its own (smaller) share of the queries above 10⁵.
+  const truthQueries = count > 100_000 ? queries.slice(0, Math.min(queryCount, 100)) : queries;
+  const bruteForce = timed(truthQueries, (query) => ids(index.searchExhaustive(query, K)));
+  const paths: GallerySearchPath[] = [{ path: 'js-scan', queries: truthQueries.length, p50Ms: bruteForce.p50Ms, p99Ms: bruteForce.p99Ms, recallAt10: 1 }];
+  const compare = (path: GallerySearchPath['path'], search: (query: Float32Array) => string[]) => {
+    const run = timed(truthQueries, search);
+    paths.push({ path, queries: truthQueries.length, p50Ms: run.p50Ms, p99Ms: run.p99Ms, recallAt10: recall(run.results, bruteForce.results) });
+    log(`gallery ${count}: ${path} p50 ${run.p50Ms.toFixed(2)} ms p99 ${run.p99Ms.toFixed(2)} ms`);
+  };
+  compare('usearch-exact-f32', (query) => {
+    const found = exactSearch(prototypes, query, dimension, K, MetricKind.IP, 1);
+    return Array.from(found.keys, (key) => `person-${key}`);
+  });
+  // A getter TypeScript would narrow across the awaited build below.
+  const pathNow = (): string => index.searchPath;
+  if (pathNow() !== 'int8-scan') throw new Error(`expected the int8 scan before the graph is built, got ${pathNow()}`);
+  compare('int8-scan', (query) => ids(index.search(query, K)));
+
+  log(`gallery ${count}: building the graph (one thread, in the background as the daemon does)`);
+  const build = await index.finishLoad();
+  if (build === undefined || pathNow() !== 'ann') throw new Error('the graph was not built');
+  compare('ann', (query) => ids(index.search(query, K)));
+  compare('ann-k256', (query) => ids(index.search(query, 256).slice(0, K)));
+  const result = { identities: count, dimension, loadS, annBuildS: build.seconds, rssMbLoaded, rssMbWithGraph: rssMb(), lmdb, paths };
+  index.dispose();
+  return result;
+}
+
+export async function measureGallerySearch(options: GallerySearchOptions): Promise<GallerySearchResult[]> {
+  const { dimension = 512, queries = 1000, lmdbUpTo = 100_000, log = () => {} } = options;
+  const results: GallerySearchResult[] = [];
+  for (const count of options.sizes) results.push(await measureSize(count, dimension, queries, lmdbUpTo, log));
+  return results;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const { parseArgs } = await import('node:util');
+  const { values } = parseArgs({ options: { sizes: { type: 'string', default: '10000,100000' }, queries: { type: 'string', default: '1000' } } });
+  const results = await measureGallerySearch({ sizes: values.sizes.split(',').map(Number), queries: Number(values.queries), log: (line) => process.stderr.write(`${line}\n`) });
+  process.stdout.write(`${JSON.stringify(results, null, 1)}\n`);
+}
