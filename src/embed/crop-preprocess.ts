@@ -113,6 +113,8 @@ export class CropPreprocessor {
       // On the calling thread: no second thread pool whose idle spinning would take
       // cores from the re-ID session that runs right after (measured as fast or faster).
       intraOpNumThreads: 1,
+      // One allocation plan per crop count otherwise (see runtime/inference-session.ts).
+      enableMemPattern: false,
     });
     return new CropPreprocessor(session, spec, maxCrops);
   }

@@ -96,6 +96,10 @@ export async function createInferenceSession(options: CreateInferenceSessionOpti
       // Idle intra-op threads busy-wait by default; with several cameras sharing few cores that
       // triples detection time (measured 62 ms vs 18 ms per YOLOX-Nano frame on 2 cores).
       extra: { session: { intra_op: { allow_spinning: '0' } } },
+      // The memory pattern caches an allocation plan per input shape; the re-ID batch and the
+      // letterbox input change shape (crops per tick, camera sizes), and the daemon's RSS kept
+      // growing over a soak (docs/performance.md, "Soak").
+      enableMemPattern: false,
     };
     // Only set when given: the binding rejects an explicit undefined thread count.
     if (options.intraOpThreads !== undefined) sessionOptions.intraOpNumThreads = options.intraOpThreads;
