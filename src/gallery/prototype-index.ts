@@ -32,6 +32,12 @@ export interface PrototypeIndexOptions {
   onAnnFailed?: (error: Error) => void;
 }
 
+interface RankedSlot {
+  slot: number;
+  /** Exact similarity of the slot's float row to the query. */
+  similarity: number;
+}
+
 const INITIAL_CAPACITY = 64;
 /** Difficulty of an identity with no other identity of its class: nothing to be confused with. */
 const ALONE = -1;
@@ -138,13 +144,13 @@ export class PrototypeIndex {
   search(query: Float32Array, k: number): SearchHit[] {
     this.checkDimension(query);
     if (k < 1) return [];
-    return this.topSlots(query, k).map((slot) => ({ id: this.ids[slot]!, similarity: this.rowDot(slot, query, 0) }));
+    return this.toHits(this.topSlots(query, k));
   }
 
   /** The brute-force answer over the float rows, whatever the size (the reference the fast paths are tested against). */
   searchExhaustive(query: Float32Array, k: number): SearchHit[] {
     this.checkDimension(query);
-    return this.scanSlots(query, k).map((slot) => ({ id: this.ids[slot]!, similarity: this.rowDot(slot, query, 0) }));
+    return this.toHits(this.scanSlots(query, k));
   }
 
   /** Which path answers a search now (for stats and tests). */
@@ -201,7 +207,12 @@ export class PrototypeIndex {
     this.ann = undefined;
   }
 
-  private topSlots(query: Float32Array, k: number): number[] {
+  private toHits(ranked: readonly RankedSlot[]): SearchHit[] {
+    return ranked.map(({ slot, similarity }) => ({ id: this.ids[slot]!, similarity }));
+  }
+
+  /** The k best slots with their exact similarities, best first, by the path of searchPath. */
+  private topSlots(query: Float32Array, k: number): RankedSlot[] {
     if (this.searchPath === 'ann') {
       const retrieved = Math.max(k * ANN_RETRIEVE_FACTOR, ANN_RETRIEVE_MIN);
       const slots = this.ann!.search(query, retrieved).map((neighbour) => this.slotOfKey.get(neighbour.key)!);
@@ -212,14 +223,14 @@ export class PrototypeIndex {
     return this.byExactSimilarity(Array.from(shortlist), query, k);
   }
 
-  private byExactSimilarity(slots: number[], query: Float32Array, k: number): number[] {
+  private byExactSimilarity(slots: readonly number[], query: Float32Array, k: number): RankedSlot[] {
     const scored = slots.map((slot) => ({ slot, similarity: this.rowDot(slot, query, 0) }));
     scored.sort((a, b) => b.similarity - a.similarity);
-    return scored.slice(0, k).map((hit) => hit.slot);
+    return scored.slice(0, k);
   }
 
-  private scanSlots(query: Float32Array, k: number): number[] {
-    const best: { slot: number; similarity: number }[] = [];
+  private scanSlots(query: Float32Array, k: number): RankedSlot[] {
+    const best: RankedSlot[] = [];
     for (let slot = 0; slot < this.ids.length; slot++) {
       const similarity = this.rowDot(slot, query, 0);
       if (best.length === k && similarity <= best[k - 1]!.similarity) continue;
@@ -228,7 +239,7 @@ export class PrototypeIndex {
       best.splice(at, 0, { slot, similarity });
       if (best.length > k) best.pop();
     }
-    return best.map((hit) => hit.slot);
+    return best;
   }
 
   /**
@@ -354,7 +365,7 @@ export class PrototypeIndex {
   private nearestOther(slot: number, excluded: ReadonlySet<string>): number {
     const row = this.matrix.subarray(slot * this.dimension, (slot + 1) * this.dimension);
     for (const other of this.topSlots(row, excluded.size + 2)) {
-      if (other !== slot && !excluded.has(this.ids[other]!)) return this.rowDot(other, row, 0);
+      if (other.slot !== slot && !excluded.has(this.ids[other.slot]!)) return other.similarity;
     }
     return ALONE;
   }
