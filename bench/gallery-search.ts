@@ -16,6 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { exactSearch, MetricKind } from 'usearch';
 import { openStateStore, storageUsage } from '../src/core/state-store.js';
+import { normaliseInPlace } from '../src/core/vectors.js';
 import { RAW_SPACE } from '../src/features/feature-space.js';
 import { Gallery } from '../src/gallery/gallery.js';
 import { PrototypeIndex } from '../src/gallery/prototype-index.js';
@@ -82,12 +83,6 @@ export function syntheticGallery(count: number, dimension: number, seed = 1) {
   const basis = Float32Array.from({ length: LATENT * dimension }, () => normal() / Math.sqrt(dimension));
   const mean = Float32Array.from({ length: dimension }, () => (0.6 * normal()) / Math.sqrt(dimension));
   const latent = new Float32Array(LATENT);
-  const normalise = (row: Float32Array) => {
-    let norm = 0;
-    for (const x of row) norm += x * x;
-    norm = Math.sqrt(norm);
-    for (let j = 0; j < row.length; j++) row[j]! /= norm;
-  };
   const prototypes = new Float32Array(count * dimension);
   for (let i = 0; i < count; i++) {
     const row = prototypes.subarray(i * dimension, (i + 1) * dimension);
@@ -97,7 +92,7 @@ export function syntheticGallery(count: number, dimension: number, seed = 1) {
       for (let k = 0; k < LATENT; k++) x += 2.2 * latent[k]! * basis[k * dimension + j]!;
       row[j] = x;
     }
-    normalise(row);
+    normaliseInPlace(row);
   }
   /** New sightings of known identities: a prototype plus noise, renormalised. */
   const queries = (n: number) =>
@@ -105,8 +100,7 @@ export function syntheticGallery(count: number, dimension: number, seed = 1) {
       const source = Math.floor(random() * count);
       const row = prototypes.slice(source * dimension, (source + 1) * dimension);
       for (let j = 0; j < dimension; j++) row[j]! += (0.6 * normal()) / Math.sqrt(dimension);
-      normalise(row);
-      return row;
+      return normaliseInPlace(row);
     });
   return { prototypes, queries };
 }
@@ -137,8 +131,9 @@ function recall(found: readonly string[][], truth: readonly string[][]): number 
 async function measureLmdbOpen(prototypes: Float32Array, count: number, dimension: number): Promise<{ openS: number; databaseMb: number }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'crosscam-bench-gallery-'));
   const galleryOptions = { space: RAW_SPACE, momentum: 0.9, exemplarsPerIdentity: 10, retention: { sightingsDays: 30, identitiesDays: 90 } };
+  const storeOptions = { path: dir, mapSizeMb: Math.ceil((count * 8 * dimension) / 2 ** 20) + 256 };
   try {
-    const store = openStateStore({ path: dir, mapSizeMb: Math.ceil((count * 8 * dimension) / 2 ** 20) + 256 });
+    const store = openStateStore(storeOptions);
     const writer = new Gallery({ store, ...galleryOptions });
     for (let at = 0; at < count; at += 5000) {
       writer.write((tx) => {
@@ -149,7 +144,7 @@ async function measureLmdbOpen(prototypes: Float32Array, count: number, dimensio
     }
     writer.close();
     await store.close();
-    const reopened = openStateStore({ path: dir, mapSizeMb: Math.ceil((count * 8 * dimension) / 2 ** 20) + 256 });
+    const reopened = openStateStore(storeOptions);
     const started = performance.now();
     const gallery = new Gallery({ store: reopened, ...galleryOptions });
     const openS = (performance.now() - started) / 1000;
