@@ -11,7 +11,8 @@ import type { ObjectClass } from '../core/types.js';
 import { ffmpegInput, sourceKind } from '../ingest/ffmpeg-command.js';
 import { readFfmpegFrames } from '../ingest/ffmpeg-frames.js';
 import { CameraPipeline, type EndedTrack } from '../pipeline/camera-pipeline.js';
-import { cameraPipelineOptions, openVisionModels, readConfigOrDefaults, selectCamera } from '../pipeline/setup.js';
+import { detectAhead } from '../pipeline/detect-ahead.js';
+import { cameraPipelineOptions, inferenceWorkerCount, openVisionModels, readConfigOrDefaults, selectCamera } from '../pipeline/setup.js';
 import { createProgress, PROCESS_IO, type CommandIo } from './progress.js';
 
 interface ProcessOptions {
@@ -59,7 +60,8 @@ async function processVideo(io: CommandIo, video: string | undefined, options: P
       throw new OperatorError(`cannot read video: ${error.message}`, ExitCode.NO_INPUT);
     });
   }
-  const models = await openVisionModels({ ...loaded, logger, ...(options.modelsDir ? { modelsDir: options.modelsDir } : {}) });
+  const workers = inferenceWorkerCount(loaded.config.runtime);
+  const models = await openVisionModels({ ...loaded, logger, workers, ...(options.modelsDir ? { modelsDir: options.modelsDir } : {}) });
   const pipeline = new CameraPipeline(cameraPipelineOptions(loaded.config, camera, models));
   await mkdir(path.dirname(path.resolve(options.out)), { recursive: true });
   const out = createWriteStream(options.out);
@@ -99,8 +101,9 @@ async function processVideo(io: CommandIo, video: string | undefined, options: P
       },
       onStderrLine: (line) => (durationS = parseDurationSeconds(line) ?? durationS),
     });
-    for await (const frame of source) {
-      const result = await pipeline.process(frame);
+    // One frame per inference worker is detected ahead while the current one is tracked and embedded.
+    for await (const { frame, detections } of detectAhead(source, models.detector, workers)) {
+      const result = await pipeline.processDetected(frame, detections);
       count(result.ended);
       await write(result.ended);
       frames += 1;

@@ -83,8 +83,13 @@ export class CameraPipeline {
   }
 
   async process(frame: Frame): Promise<CameraFrameResult> {
+    return this.processDetected(frame, await this.options.detector.detect(frame));
+  }
+
+  /** As process, for a frame already through the detector (`rawDetections`: its output before this camera's filters). */
+  async processDetected(frame: Frame, rawDetections: readonly Detection[]): Promise<CameraFrameResult> {
     this.clock = { pts: frame.pts, receivedAt: frame.receivedAt };
-    const detections = filterDetections(await this.options.detector.detect(frame), frame, this.options.filter);
+    const detections = filterDetections(rawDetections, frame, this.options.filter);
     const events = this.tracker.update(detections, { pts: frame.pts, frameIndex: frame.index });
     await this.embedCrops(frame, detections, [...events.started, ...events.updated]);
     return {
