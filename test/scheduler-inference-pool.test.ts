@@ -2,13 +2,14 @@
  * The shared inference scheduler against the simple implementation: worker threads must give
  * the detections and embeddings the in-process models give on the same real frames (PETS09),
  * batch crops of several cameras into one re-ID run, apply output filters, and report a bad
- * model as the same operator error.
+ * model as the same operator error, and replace a worker that dies.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { Worker } from 'node:worker_threads';
 import { pino } from 'pino';
 import { ExitCode } from '../src/core/exit-codes.js';
 import { OperatorError } from '../src/core/operator-error.js';
@@ -16,6 +17,7 @@ import type { Frame } from '../src/core/types.js';
 import { dot as cosine } from '../src/core/vectors.js';
 import { readFfmpegFrames } from '../src/ingest/ffmpeg-frames.js';
 import { openInProcessVisionModels, openVisionModels, readConfigOrDefaults } from '../src/pipeline/setup.js';
+import { InferencePool } from '../src/scheduler/inference-pool.js';
 import { HAVE_PETS, HAVE_SHARED_MODELS, PETS_VIDEO, TEST_MODELS_DIR } from './support/shared-data.js';
 
 const NEEDS_SHARED = !(HAVE_PETS && HAVE_SHARED_MODELS) && 'needs ../shared data and models';
@@ -92,5 +94,33 @@ test('a model file that fails its check in a worker is the operator error the ma
     assert.match(error.message, /yolox-nano does not match the catalog/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a worker that dies is logged and replaced, and the jobs queued meanwhile are served', { skip: NEEDS_SHARED }, async () => {
+  const lines: { level: number; msg: string }[] = [];
+  const capture = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as { level: number; msg: string }) });
+  const loaded = await readConfigOrDefaults(undefined, PETS_VIDEO);
+  const pool = await InferencePool.open({ ...loaded, logger: capture, modelsDir: TEST_MODELS_DIR, workers: 2, batchSize: 16, logLevel: 'info' });
+  try {
+    const [frame] = await petsFrames(1, 1);
+    const expected = await pool.detect(frame!);
+    assert.ok(expected.length >= 3);
+    // The pool's own handle on its workers: the test ends one as a fatal error in it would. It is
+    // idle: terminating a thread inside a native onnxruntime call aborts the whole process.
+    const slots = (pool as unknown as { slots: { index: number; worker: Worker; call: unknown }[] }).slots;
+    const victim = slots[0]!;
+    assert.equal(victim.call, undefined);
+    await victim.worker.terminate();
+    const queued = [pool.detect(frame!), pool.detect(frame!), pool.detect(frame!)];
+    for (const detections of await Promise.all(queued)) assert.equal(detections.length, expected.length);
+    assert.ok(lines.some((line) => line.level === 50 && /inference worker 0 exited with code 1; starting a new one/.test(line.msg)), 'the death is logged as an error');
+    const deadline = Date.now() + 30_000;
+    while (!slots.some((slot) => slot.index === 0 && slot.worker !== victim.worker) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(slots.length, 2, "a new worker took the dead one's place");
+    const after = await Promise.all([pool.detect(frame!), pool.detect(frame!)]);
+    for (const detections of after) assert.equal(detections.length, expected.length);
+  } finally {
+    await pool.release();
   }
 });
