@@ -19,7 +19,10 @@ test('process: a 10 s PETS09 clip gives one JSON line per person track with a un
     await run(BUNDLED_FFMPEG_PATH, ['-loglevel', 'error', '-i', PETS_VIDEO, '-frames:v', '100', '-c', 'copy', clip]);
     const out = path.join(dir, 'tracks.jsonl');
     const { stdout } = await run(process.execPath, [CLI, 'process', clip, '--out', out], { env: ENV });
-    assert.match(stdout, /^processed 100 frames \(768x576\) of video in [\d.]+ s \([\d.]+ fps\): \d+ tracks \(person \d+/);
+    const summary = /^processed 100 frames \(768x576\) of video in [\d.]+ s \([\d.]+ fps\): \d+ tracks \(person \d+.*, (\d+) with an embedding from (\d+) crops/.exec(stdout);
+    assert.ok(summary, stdout);
+    // One crop per track per second at most (embed.min_interval_s), at least one per embedded track.
+    assert.ok(Number(summary[2]) >= Number(summary[1]) && Number(summary[2]) <= Number(summary[1]) * 11, stdout);
     const tracks = (await readFile(out, 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
     const people = tracks.filter((t) => t.class === 'person');
     assert.ok(people.length >= 5, `PETS09 has about 8 people in its first 10 s, got ${people.length} person tracks`);

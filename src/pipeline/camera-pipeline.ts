@@ -76,6 +76,8 @@ export class CameraPipeline {
   private readonly firstSeenAt = new Map<number, number>();
   /** Clock of the latest frame, to turn track media times into wall-clock times. */
   private clock = { pts: 0, receivedAt: 0 };
+  /** Crops sent to the re-ID models so far: the re-ID work the crop selection chose. */
+  embeddedCrops = 0;
 
   constructor(private readonly options: CameraPipelineOptions) {
     this.cameraId = options.cameraId;
@@ -131,6 +133,7 @@ export class CameraPipeline {
       wanted.set(embedder, list);
     }
     for (const [embedder, crops] of wanted) {
+      this.embeddedCrops += crops.length;
       const embeddings = await embedder.embed(
         frame,
         crops.map((crop) => crop.box),
