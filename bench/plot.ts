@@ -10,6 +10,10 @@ import type { CameraStepResult } from './cameras.js';
 export interface RssSample {
   atS: number;
   rssMb: number;
+  /** What the daemon holds at that moment: the gallery grows as the cameras keep seeing people. */
+  identities: number;
+  sightings: number;
+  galleryMb: number;
 }
 
 async function writePng(spec: TopLevelSpec, file: string): Promise<void> {
@@ -59,19 +63,22 @@ export function plotCameraSteps(steps: readonly CameraStepResult[], file: string
   );
 }
 
-/** The daemon's RSS over a soak, the end of the warm-up marked. */
+/** The daemon's RSS over a soak (left axis) and the gallery's identities (right axis), the end of the warm-up marked. */
 export function plotSoak(samples: readonly RssSample[], warmUpS: number, cameras: number, file: string): Promise<void> {
+  const minutes = { field: 'minutes', type: 'quantitative', title: 'minutes since start' } as const;
   return writePng(
     {
       $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-      title: `Daemon RSS over the soak (${cameras} cameras)`,
+      title: `Daemon RSS (blue) and gallery identities (orange) over the soak (${cameras} cameras)`,
       width: 640,
       height: 240,
-      data: { values: samples.map((sample) => ({ minutes: sample.atS / 60, rss: sample.rssMb })) },
+      data: { values: samples.map((sample) => ({ minutes: sample.atS / 60, rss: sample.rssMb, identities: sample.identities })) },
       layer: [
-        { mark: 'line', encoding: { x: { field: 'minutes', type: 'quantitative', title: 'minutes since start' }, y: { field: 'rss', type: 'quantitative', title: 'RSS (MiB)', scale: { zero: false } } } },
+        { mark: 'line', encoding: { x: minutes, y: { field: 'rss', type: 'quantitative', title: 'RSS (MiB)', scale: { zero: false } } } },
+        { mark: { type: 'line', color: '#e45756' }, encoding: { x: minutes, y: { field: 'identities', type: 'quantitative', title: 'identities', axis: { titleColor: '#e45756' } } } },
         { mark: { type: 'rule', strokeDash: [4, 4], color: 'gray' }, encoding: { x: { datum: warmUpS / 60 } } },
       ],
+      resolve: { scale: { y: 'independent' } },
     },
     file,
   );

@@ -1,13 +1,14 @@
 /**
  * `npm run bench`: one run, one report (bench/report.md and bench/report.json).
- * 1. The vision core on PETS09 frames: every stage alone and the per-frame path (vision-core.ts).
+ * 1. The vision core on PETS09 frames: every stage alone and the per-frame path (vision-core.ts);
+ *    `crosscam process` against Python + OpenCV-DNN and a naive TypeScript pipeline (process-throughput.ts).
  * 2. Many cameras: N RTSP cameras at 720p25 (GStreamer), the real daemon, a real Mosquitto;
  *    N steps up until a camera falls behind (cameras.ts).
  * 3. Gallery search: top-10 among 10⁴, 10⁵, 10⁶ identities on every search path (gallery-search.ts).
  * 4. A soak: 8 cameras for 30 minutes, the daemon's RSS sampled every 5 s, its drift after warm-up.
  * Plots: <out>-cameras.png (fps and latency against N) and <out>-soak.png (RSS over the soak).
- * `--short` (CI, a few minutes): 40 frames, 4 and 8 cameras for 30 s each, 10⁴ and 10⁵
- * identities, no soak.
+ * `--short` (CI, a few minutes): 40 frames, a 150-frame clip for one process round, 4 and 8
+ * cameras for 30 s each, 10⁴ and 10⁵ identities, no soak. Full: the whole clip, 3 rounds.
  * Models from $CROSSCAM_MODELS_DIR (else ../shared/models), video from ../shared.
  */
 import { writeFile } from 'node:fs/promises';
@@ -18,6 +19,7 @@ import * as ort from 'onnxruntime-node';
 import { runCameraStep, stepCameras, type CameraStepResult } from './cameras.js';
 import { measureGallerySearch } from './gallery-search.js';
 import { plotCameraSteps, plotSoak, type RssSample } from './plot.js';
+import { measureProcessThroughput } from './process-throughput.js';
 import { measureVisionCore } from './vision-core.js';
 
 const { values: args } = parseArgs({
@@ -25,6 +27,8 @@ const { values: args } = parseArgs({
     short: { type: 'boolean', default: false },
     frames: { type: 'string' },
     threads: { type: 'string', default: '1' },
+    'process-frames': { type: 'string' },
+    'process-rounds': { type: 'string' },
     cameras: { type: 'string' },
     seconds: { type: 'string' },
     'warm-up': { type: 'string', default: '20' },
@@ -37,6 +41,8 @@ const { values: args } = parseArgs({
   },
 });
 const frames = Number(args.frames ?? (args.short ? 40 : 150));
+const processFrames = Number(args['process-frames'] ?? (args.short ? 150 : 0));
+const processRounds = Number(args['process-rounds'] ?? (args.short ? 1 : 3));
 const counts = (args.cameras ?? (args.short ? '4,8' : '4,6,8,10,12')).split(',').map(Number);
 const seconds = Number(args.seconds ?? (args.short ? 30 : 60));
 const gallerySizes = (args['gallery-sizes'] ?? (args.short ? '10000,100000' : '10000,100000,1000000')).split(',').map(Number);
@@ -49,6 +55,8 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 const startedAt = new Date().toISOString();
 log(`vision core: ${frames} frames, ${args.threads} intra-op thread(s)`);
 const core = await measureVisionCore({ frames, threads: Number(args.threads) });
+log(`process throughput: ${processFrames > 0 ? `${processFrames} frames` : 'the whole clip'}, ${processRounds} round(s)`);
+const throughput = processRounds > 0 ? await measureProcessThroughput({ frames: processFrames, rounds: processRounds, log }) : null;
 log(`cameras: steps ${counts.join(', ')}, ${seconds} s each after ${args['warm-up']} s warm-up`);
 const steps = await stepCameras(counts, { seconds, warmUpS: Number(args['warm-up']) }, log);
 log(`gallery search: ${gallerySizes.join(', ')} identities, ${galleryQueries} queries per path`);
@@ -59,7 +67,9 @@ const soak = soakMinutes > 0 ? await runSoak() : null;
 async function runSoak() {
   log(`soak: ${soakCameras} cameras for ${soakMinutes} min after ${soakWarmUpS} s warm-up`);
   const samples: RssSample[] = [];
-  const step = await runCameraStep({ cameras: soakCameras, seconds: soakMinutes * 60, warmUpS: soakWarmUpS, onStats: (stats, atS) => samples.push({ atS, rssMb: stats.process.rss_mb }) });
+  const step = await runCameraStep({ cameras: soakCameras, seconds: soakMinutes * 60, warmUpS: soakWarmUpS, onStats: (stats, atS) =>
+      samples.push({ atS, rssMb: stats.process.rss_mb, identities: stats.gallery.identities, sightings: stats.gallery.sightings, galleryMb: stats.storage.used_mb }),
+  });
   const meanRss = (from: number, to: number) => {
     const inRange = samples.filter((sample) => sample.atS >= from && sample.atS < to).map((sample) => sample.rssMb);
     return inRange.reduce((a, b) => a + b, 0) / inRange.length;
@@ -68,8 +78,12 @@ async function runSoak() {
   const afterWarmUpMb = meanRss(soakWarmUpS, soakWarmUpS + 300);
   const endMb = meanRss(end - 300, end + 1);
   const drift = endMb / afterWarmUpMb - 1;
-  log(`soak: RSS ${afterWarmUpMb.toFixed(0)} → ${endMb.toFixed(0)} MiB (${(drift * 100).toFixed(1)} %)`);
-  return { cameras: soakCameras, minutes: soakMinutes, warmUpS: soakWarmUpS, afterWarmUpMb, endMb, maxMb: Math.max(...samples.map((s) => s.rssMb)), drift, step, samples };
+  // The gallery at the two ends of the drift window: growth that follows it is data, not a leak.
+  const atStart = samples.find((sample) => sample.atS >= soakWarmUpS) ?? samples[0]!;
+  const atEnd = samples.at(-1)!;
+  const gallery = { identities: [atStart.identities, atEnd.identities], sightings: [atStart.sightings, atEnd.sightings], databaseMb: [atStart.galleryMb, atEnd.galleryMb] };
+  log(`soak: RSS ${afterWarmUpMb.toFixed(0)} → ${endMb.toFixed(0)} MiB (${(drift * 100).toFixed(1)} %), identities ${gallery.identities.join(' → ')}`);
+  return { cameras: soakCameras, minutes: soakMinutes, warmUpS: soakWarmUpS, afterWarmUpMb, endMb, maxMb: Math.max(...samples.map((s) => s.rssMb)), drift, gallery, step, samples };
 }
 
 const held = steps.filter((step) => step.holds);
@@ -80,7 +94,7 @@ const orchestration = (step: CameraStepResult) => {
   return (step.daemonCpuPercent - step.ffmpegCpuPercent) * 10 / frames / core.pipelineCpuMsPerFrame;
 };
 const machine = { cpu: os.cpus()[0]?.model ?? 'cpu', cores: os.cpus().length, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, onnxruntime: ort.env.versions.node };
-const commands = { run: `node dist/bench/run.js ${process.argv.slice(2).join(' ')}`.trim(), vision: 'bench/vision-core.ts', cameras: 'bench/cameras.ts', gallery: 'bench/gallery-search.ts' };
+const commands = { run: `node dist/bench/run.js ${process.argv.slice(2).join(' ')}`.trim(), vision: 'bench/vision-core.ts', process: 'bench/process-throughput.ts', cameras: 'bench/cameras.ts', gallery: 'bench/gallery-search.ts' };
 const plots = { cameras: `${args.out}-cameras.png`, soak: soak ? `${args.out}-soak.png` : null };
 await plotCameraSteps(steps, plots.cameras);
 if (soak) await plotSoak(soak.samples, soak.warmUpS, soak.cameras, plots.soak!);
@@ -89,6 +103,7 @@ const report = {
   machine,
   commands,
   visionCore: core,
+  processThroughput: throughput,
   cameras: steps,
   largestCamerasHeld: largest?.cameras ?? 0,
   orchestrationRatio: largest ? orchestration(largest) : null,
@@ -99,8 +114,24 @@ const report = {
 const soakSection = soak
   ? `## Soak (${soak.cameras} cameras, ${soak.minutes} min after ${soak.warmUpS} s warm-up)\n\n` +
     `RSS ${soak.afterWarmUpMb.toFixed(0)} MiB (mean of the 5 minutes after warm-up) → ${soak.endMb.toFixed(0)} MiB (mean of the last 5): drift ${(soak.drift * 100).toFixed(1)} % (target ≤ 5 %), max ${soak.maxMb} MiB. ` +
+    `Gallery from the end of the warm-up to the end: ${soak.gallery.identities.join(' → ')} identities, ${soak.gallery.sightings.join(' → ')} sightings, database ${soak.gallery.databaseMb.map((mb) => mb.toFixed(0)).join(' → ')} MiB. ` +
     `Over the soak: fps per camera ${Math.min(...soak.step.perCamera.map((c) => c.fps)).toFixed(2)}–${Math.max(...soak.step.perCamera.map((c) => c.fps)).toFixed(2)}, worst skipped ${(soak.step.maxSkippedFraction * 100).toFixed(1)} %, new sighting p99 ${soak.step.sightingLatencyMs.p99} ms.\n\n![RSS over the soak](${path.basename(plots.soak!)})\n`
   : 'No soak in this run (`--soak-minutes 0` or `--short`).\n';
+
+const processSection = !throughput
+  ? '\n\nNo `crosscam process` comparison in this run (`--process-rounds 0`).'
+  : `\n\n## \`crosscam process\` against its yardsticks (PETS09-S2L1, ${throughput.frames} frames 768x576, ${throughput.rounds} round(s) in turn, frame loop only)\n\n` +
+  `| pipeline | fps, median (min–max) | crops embedded per frame | tracks | command |\n|---|---|---|---|---|\n` +
+  throughput.pipelines
+    .map((p) => {
+      if (p.unavailable) return `| ${p.name} | not measured: ${p.unavailable} | | | \`${p.command}\` |`;
+      const fps = p.runs.map((run) => run.fps);
+      return `| ${p.name} | ${p.medianFps!.toFixed(1)} (${Math.min(...fps).toFixed(1)}–${Math.max(...fps).toFixed(1)}) | ${p.runs[0]!.cropsPerFrame.toFixed(2)} | ${p.runs[0]!.tracks} | \`${p.command}\` |`;
+    })
+    .join('\n') +
+  '\n\n' +
+  throughput.ratios.map((r) => `crosscam / ${r.versus}: ${r.median === null ? 'not measured' : `${r.median.toFixed(2)}× (per round ${r.perRound.map((x) => x.toFixed(2)).join(', ')})`}`).join('. ') +
+  '.';
 
 const cameraRows = steps.map((step) => {
   const fps = step.perCamera.map((c) => c.fps);
@@ -111,6 +142,7 @@ const markdown =
   `# crosscam benchmark\n\n${startedAt} — ${machine.cpu} × ${machine.cores}, ${machine.memoryGiB} GiB, Node ${machine.node}, onnxruntime-node ${machine.onnxruntime} CPU. Command: \`${commands.run}\`.\n\n` +
   `## Vision core (this thread, ${core.frames} PETS09-S2L1 frames 768x576, ${core.threads} intra-op thread(s), medians)\n\n| step | figure |\n|---|---|\n` +
   core.rows.map(([name, value]) => `| ${name} | ${value} |`).join('\n') +
+  processSection +
   `\n\n## Cameras (RTSP 1280x720 H.264 25 fps, detect.fps 5, person re-ID, Mosquitto; ${seconds} s measured after ${args['warm-up']} s)\n\n` +
   `A step holds when every camera processes ≥ 4.9 fps with < 1 % of its frames skipped and the frame → MQTT \`new\` sighting p99 is ≤ 500 ms. ` +
   `Orchestration: the daemon's CPU per processed frame (ffmpeg excluded) / the per-frame path alone (${core.pipelineCpuMsPerFrame.toFixed(1)} CPU ms, ${core.cropsPerFrame.toFixed(2)} crops per frame).\n\n` +

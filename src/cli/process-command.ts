@@ -122,7 +122,7 @@ async function processVideo(io: CommandIo, video: string | undefined, options: P
   const classes = [...byClass].map(([name, n]) => `${name} ${n}`).join(', ') || 'none';
   const providers = Object.entries(models.providers).map(([model, provider]) => `${model} on ${provider}`).join(', ');
   io.stdout.write(
-    `processed ${frames} frames (${size}) of ${camera.id} in ${seconds.toFixed(1)} s (${(frames / seconds).toFixed(1)} fps): ` +
+    `processed ${frames} frames (${size}) of ${camera.id} in ${seconds.toFixed(2)} s (${(frames / seconds).toFixed(1)} fps): ` +
       `${ended} tracks (${classes}), ${withEmbedding} with an embedding from ${pipeline.embeddedCrops} crops -> ${options.out} [${providers}]\n`,
   );
 }
