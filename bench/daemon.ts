@@ -13,6 +13,7 @@ import { parse as parseYaml } from 'yaml';
 import { scoreMatch } from '../src/eval/cross-camera.js';
 import { groupByFrame, readMotFile } from '../src/eval/mot-ground-truth.js';
 import type { MatchMessage, SightingMessage, StatsMessage } from '../src/publish/messages.js';
+import { percentile } from './cameras.js';
 import { startDaemon } from '../test/support/daemon-process.js';
 import { collectMqtt } from '../test/support/mqtt-collector.js';
 import { freePort } from '../test/support/ports.js';
@@ -38,10 +39,6 @@ function groupCpuTicks(pgid: number): number {
   return groupProcesses(pgid).reduce((ticks, process) => ticks + process.cpuTicks, 0);
 }
 
-const percentile = (values: number[], p: number) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
-};
 const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / Math.max(values.length, 1);
 
 const demo = parseYaml(await readFile(args.config, 'utf8')) as Record<string, Record<string, unknown>>;

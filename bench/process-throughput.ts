@@ -9,6 +9,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { median } from '../src/core/statistics.js';
 import { BUNDLED_FFMPEG_PATH } from '../src/ingest/ffmpeg-frames.js';
 import { PETS_VIDEO, SHARED_MODELS_DIR } from '../test/support/shared-data.js';
 
@@ -35,13 +36,6 @@ export interface ProcessThroughputFigures {
   pipelines: { name: PipelineName; command: string; runs: PipelineRun[]; medianFps: number | null; unavailable?: string }[];
   /** crosscam fps / the other's fps, per round, and their median. */
   ratios: { versus: PipelineName; perRound: number[]; median: number | null }[];
-}
-
-function median(values: readonly number[]): number | null {
-  if (values.length === 0) return null;
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 /** Runs a command in its own process group to its end and returns its stdout; the group is killed whatever happens. */
@@ -120,12 +114,12 @@ export async function measureProcessThroughput(options: { frames: number; rounds
         name: command.name,
         command: display(command),
         runs: runs.get(command.name)!,
-        medianFps: median(runs.get(command.name)!.map((run) => run.fps)),
+        medianFps: runs.get(command.name)!.length > 0 ? median(runs.get(command.name)!.map((run) => run.fps)) : null,
         ...(command.unavailable ? { unavailable: command.unavailable } : {}),
       })),
       ratios: (['Python + OpenCV-DNN', 'naive TypeScript'] as const).map((versus) => {
         const ratios = perRound.filter((round) => round.has(versus)).map((round) => round.get('crosscam process')! / round.get(versus)!);
-        return { versus, perRound: ratios, median: median(ratios) };
+        return { versus, perRound: ratios, median: ratios.length > 0 ? median(ratios) : null };
       }),
     };
   } finally {

@@ -11,6 +11,7 @@ import type { Detection, Frame } from '../src/core/types.js';
 import { openDetector } from '../src/detect/detector.js';
 import { CropPreprocessor } from '../src/embed/crop-preprocess.js';
 import { Embedder } from '../src/embed/embedder.js';
+import { median } from '../src/core/statistics.js';
 import { filterMotRecords, readMotFile } from '../src/eval/mot-ground-truth.js';
 import { readFfmpegFrames } from '../src/ingest/ffmpeg-frames.js';
 import type { DetectorModelEntry, ReidModelEntry } from '../src/models/catalog-schema.js';
@@ -40,7 +41,6 @@ export async function measureVisionCore(options: { frames: number; threads: numb
   const detectorEntry = catalog.models.get('yolox-nano') as DetectorModelEntry;
   const reidEntry = catalog.models.get('osnet-x0_25-msmt17') as ReidModelEntry;
 
-  const median = (values: readonly number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
   const fmt = (ms: number) => ms.toFixed(2);
 
   /** Median ms per item over `rounds` timed calls of `fn`, after a warm-up. */

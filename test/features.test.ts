@@ -7,7 +7,8 @@ import { openStateStore } from '../src/core/state-store.js';
 import { normalised } from '../src/core/vectors.js';
 import { CameraCentring, robustUpdate } from '../src/features/camera-centring.js';
 import { FeatureSpace } from '../src/features/feature-space.js';
-import { median, ScoreCalibration } from '../src/features/score-calibration.js';
+import { median } from '../src/core/statistics.js';
+import { ScoreCalibration } from '../src/features/score-calibration.js';
 import { Gallery } from '../src/gallery/gallery.js';
 
 const close = (actual: number, expected: number, tolerance = 1e-6) =>

@@ -15,6 +15,7 @@
  * pair), written in the caller's transaction.
  */
 import { openDatabase, type Database, type RootDatabase } from '../core/state-store.js';
+import { median } from '../core/statistics.js';
 
 export interface ScoreCalibrationOptions {
   store: RootDatabase;
@@ -78,10 +79,4 @@ export class ScoreCalibration {
 
 function pairKey(a: string, b: string): string {
   return a <= b ? `${a}|${b}` : `${b}|${a}`;
-}
-
-export function median(values: readonly number[]): number {
-  const sorted = [...values].sort((x, y) => x - y);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
