@@ -69,7 +69,7 @@ export function plotSoak(samples: readonly RssSample[], warmUpS: number, cameras
   return writePng(
     {
       $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-      title: `Daemon RSS (blue) and gallery identities (orange) over the soak (${cameras} cameras)`,
+      title: `Daemon RSS (blue) and gallery identities (red) over the soak (${cameras} cameras)`,
       width: 640,
       height: 240,
       data: { values: samples.map((sample) => ({ minutes: sample.atS / 60, rss: sample.rssMb, identities: sample.identities })) },
