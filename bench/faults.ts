@@ -174,9 +174,11 @@ async function brokerOutage(outageS: number): Promise<Omit<FaultRow, 'seconds'>>
   await mosquitto.stop();
   const downAt = Date.now();
   await sleep(outageS * 1000);
+  // Taken before the restart: the daemon's retry can connect while restart() still polls the new broker.
+  const restartAt = Date.now();
   await mosquitto.restart();
   const upAt = Date.now();
-  await running.waitForLog((line) => line.msg === 'MQTT: connected' && line.time > upAt, 60_000);
+  await running.waitForLog((line) => line.msg === 'MQTT: connected' && line.time >= restartAt, 60_000);
   await sleep(10_000);
   const exit = await running.stop('SIGTERM');
   await sleep(3000);
