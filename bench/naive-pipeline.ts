@@ -5,7 +5,8 @@
  * bilinear resizes into fresh arrays, every inference on the main thread with onnxruntime's
  * default session options, one crop per call at batch 1, nothing run ahead, and each ended
  * track compared with every earlier one by a JS loop (brute-force search).
- * Prints one JSON object: frames, seconds (the frame loop, models loaded before), crops, tracks.
+ * Prints one JSON object: frames, seconds (the frame loop, models loaded before), crops, tracks,
+ * refound (tracks whose nearest earlier one passes the matcher's person threshold).
  *
  * usage: node dist/bench/naive-pipeline.js VIDEO [--frames N]   (models from $CROSSCAM_MODELS_DIR)
  */
@@ -116,8 +117,10 @@ const embedder = {
 
 const pipeline = new CameraPipeline(cameraPipelineOptions(loaded.config, camera, { detector, embedders: { person: embedder } }));
 const gallery: Float32Array[] = [];
+const threshold = loaded.config.matching.classes.person.threshold;
 let tracks = 0;
-/** The most similar earlier track by a full JS scan, then the track joins the gallery. */
+let refound = 0;
+/** The most similar earlier track by a full JS scan (refound when it passes the matcher's threshold), then the track joins the gallery. */
 function search(ended: readonly EndedTrack[]): void {
   for (const track of ended) {
     tracks += 1;
@@ -128,6 +131,7 @@ function search(ended: readonly EndedTrack[]): void {
       for (let i = 0; i < other.length; i++) similarity += other[i]! * track.embedding[i]!;
       best = Math.max(best, similarity);
     }
+    if (best >= threshold) refound += 1;
     gallery.push(track.embedding);
   }
 }
@@ -141,4 +145,4 @@ for await (const frame of readFfmpegFrames({ url: video, cameraId: camera.id }))
 }
 search(pipeline.finish());
 const seconds = (performance.now() - started) / 1000;
-process.stdout.write(`${JSON.stringify({ frames, seconds, crops, tracks })}\n`);
+process.stdout.write(`${JSON.stringify({ frames, seconds, crops, tracks, refound })}\n`);

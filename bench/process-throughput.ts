@@ -11,9 +11,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { median } from '../src/core/statistics.js';
 import { BUNDLED_FFMPEG_PATH } from '../src/ingest/ffmpeg-frames.js';
+import { SYSTEM_PYTHON } from '../test/support/rtsp-server.js';
 import { PETS_VIDEO, SHARED_MODELS_DIR } from '../test/support/shared-data.js';
 
-const SYSTEM_PYTHON = '/usr/bin/python3';
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const CLI = path.join(ROOT, 'dist/src/cli/main.js');
 const NAIVE = path.join(ROOT, 'dist/bench/naive-pipeline.js');
@@ -110,13 +110,16 @@ export async function measureProcessThroughput(options: { frames: number; rounds
     return {
       frames: runs.get('crosscam process')![0]?.frames ?? 0,
       rounds: options.rounds,
-      pipelines: commands.map((command) => ({
-        name: command.name,
-        command: display(command),
-        runs: runs.get(command.name)!,
-        medianFps: runs.get(command.name)!.length > 0 ? median(runs.get(command.name)!.map((run) => run.fps)) : null,
-        ...(command.unavailable ? { unavailable: command.unavailable } : {}),
-      })),
+      pipelines: commands.map((command) => {
+        const own = runs.get(command.name)!;
+        return {
+          name: command.name,
+          command: display(command),
+          runs: own,
+          medianFps: own.length > 0 ? median(own.map((run) => run.fps)) : null,
+          ...(command.unavailable ? { unavailable: command.unavailable } : {}),
+        };
+      }),
       ratios: (['Python + OpenCV-DNN', 'naive TypeScript'] as const).map((versus) => {
         const ratios = perRound.filter((round) => round.has(versus)).map((round) => round.get('crosscam process')! / round.get(versus)!);
         return { versus, perRound: ratios, median: ratios.length > 0 ? median(ratios) : null };

@@ -6,8 +6,8 @@ import { promisify } from 'node:util';
 import { BUNDLED_FFMPEG_PATH } from '../../src/ingest/ffmpeg-frames.js';
 import { freePort } from './ports.js';
 
-/** Debian's python with GObject introspection (a python3 earlier on PATH may not see `gi`). */
-const SYSTEM_PYTHON = '/usr/bin/python3';
+/** Debian's python, with its packages' modules (gi, cv2): a python3 earlier on PATH may not see them. */
+export const SYSTEM_PYTHON = '/usr/bin/python3';
 // Tests run from dist/test/support/; the script is not compiled, so it is read from the source tree.
 const SERVER_SCRIPT = path.resolve(fileURLToPath(import.meta.url), '../../../../test/support/rtsp-server.py');
 
