@@ -16,6 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { exactSearch, MetricKind } from 'usearch';
 import { openStateStore, storageUsage } from '../src/core/state-store.js';
+import { gaussianRandom, uniformRandom } from '../src/core/random.js';
 import { normaliseInPlace } from '../src/core/vectors.js';
 import { RAW_SPACE } from '../src/features/feature-space.js';
 import { Gallery } from '../src/gallery/gallery.js';
@@ -57,29 +58,9 @@ export interface GallerySearchOptions {
 const K = 10;
 const LATENT = 96;
 
-/** mulberry32: a small deterministic PRNG, so every run searches the same gallery. */
-function uniform(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
-
-function gaussian(random: () => number): () => number {
-  return () => {
-    let u = 0;
-    while (u === 0) u = random();
-    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random());
-  };
-}
-
 export function syntheticGallery(count: number, dimension: number, seed = 1) {
-  const random = uniform(seed);
-  const normal = gaussian(random);
+  const random = uniformRandom(seed);
+  const normal = gaussianRandom(random);
   const basis = Float32Array.from({ length: LATENT * dimension }, () => normal() / Math.sqrt(dimension));
   const mean = Float32Array.from({ length: dimension }, () => (0.6 * normal()) / Math.sqrt(dimension));
   const latent = new Float32Array(LATENT);

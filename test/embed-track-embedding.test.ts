@@ -72,3 +72,23 @@ test('min interval: within it of the last crop taken no crop is embedded, howeve
   assert.equal(track.shouldEmbed(0.95, 11.5), false, 'the interval runs from the last crop taken');
   assert.equal(track.size, 2);
 });
+
+test('halves: the earlier and the later half of the kept crops by media time, each weighted as the whole; none below two crops', () => {
+  const track = new TrackEmbedding({ k: 4 });
+  const at = (quality: number, embedding: number[], pts: number): TrackCrop => ({ ...crop(quality, embedding), pts });
+  track.add(at(0.9, [1, 0], 3));
+  assert.equal(track.halves(), undefined);
+  track.add(at(0.5, [0, 1], 1));
+  track.add(at(0.3, [Math.SQRT1_2, Math.SQRT1_2], 2));
+  track.add(at(0.2, [0, 1], 4));
+  // By time: pts 1 [0,1] q .5, pts 2 [1,1]/√2 q .3 | pts 3 [1,0] q .9, pts 4 [0,1] q .2.
+  const [early, late] = track.halves()!;
+  const s = Math.SQRT1_2;
+  const unit = (v: number[]) => v.map((x) => x / Math.hypot(...v));
+  const expectEarly = unit([0.3 * s, 0.5 + 0.3 * s]);
+  const expectLate = unit([0.9, 0.2]);
+  for (let i = 0; i < 2; i++) {
+    assert.ok(Math.abs(early[i]! - expectEarly[i]!) < 1e-6);
+    assert.ok(Math.abs(late[i]! - expectLate[i]!) < 1e-6);
+  }
+});

@@ -10,6 +10,7 @@ import { FeatureSpace } from '../src/features/feature-space.js';
 import { median } from '../src/core/statistics.js';
 import { ScoreCalibration } from '../src/features/score-calibration.js';
 import { Gallery } from '../src/gallery/gallery.js';
+import { ResidualAdapter } from '../src/adapt/residual-adapter.js';
 
 const close = (actual: number, expected: number, tolerance = 1e-6) =>
   assert.ok(Math.abs(actual - expected) <= tolerance, `${actual} is not within ${tolerance} of ${expected}`);
@@ -107,6 +108,44 @@ test('the gallery re-projected incrementally equals one rebuilt from LMDB in the
   const incremental = gallery.prototype(id)!;
   const rebuilt = new Gallery({ store: db, space, momentum: 0.9, exemplarsPerIdentity: 3, retention: { sightingsDays: 30, identitiesDays: 90 } }).prototype(id)!;
   closeAll(incremental, rebuilt, 1e-5);
+});
+
+test('with an adapter: queries are normalise(A·(f − μ_c)), the gallery follows offset moves through A and re-projects when the adapter is swapped', async (t) => {
+  const db = await store(t);
+  const centring = new CameraCentring({ store: db, ...OPTIONS });
+  const space = new FeatureSpace({ centring, republishDistance: 0 });
+  const gallery = new Gallery({ store: db, space, momentum: 0.9, exemplarsPerIdentity: 3, retention: { sightingsDays: 30, identitiesDays: 90 } });
+  const sighting = (cameraId: string, trackId: number) => ({ cameraId, trackId, objectClass: 'person' as const, firstSeenAt: trackId, lastSeenAt: trackId + 1, pts: 0, box: { x1: 0, y1: 0, x2: 1, y2: 2 }, quality: 0.9 });
+  const decision = { eventId: 'e', outcome: 'new-identity' as const, candidates: 0, decidedAt: 1 };
+  space.observe('A', normalised(Float32Array.of(1, 0, 0)));
+  const id = gallery.write((tx) => {
+    const created = tx.createIdentity({ sighting: sighting('A', 1), embedding: normalised(Float32Array.of(1, 0.2, 0)), decision });
+    tx.attachSighting(created.id, { sighting: sighting('B', 2), embedding: normalised(Float32Array.of(0.1, 1, 0.3)), decision }, { learn: true });
+    return created.id;
+  });
+  // A: x + u·(vᵀx) with u = (0, 0, 1), v = (1, 0, 0): adds x₀ to the third coordinate.
+  const adapter = new ResidualAdapter({ dimension: 3, rank: 1, u: Float32Array.of(0, 0, 1), v: Float32Array.of(1, 0, 0) });
+  const before = space.adapterVersion;
+  space.useAdapter(adapter);
+  assert.equal(space.adapterVersion, before + 1);
+  const offset = space.offset('A')!;
+  const centred = Float32Array.of(0.3 - offset[0]!, 0.4 - offset[1]!, 0.5 - offset[2]!);
+  closeAll(space.project('A', Float32Array.of(0.3, 0.4, 0.5)), normalised(Float32Array.of(centred[0]!, centred[1]!, centred[2]! + centred[0]!)));
+  gallery.refresh();
+  const rebuilt = () => new Gallery({ store: db, space, momentum: 0.9, exemplarsPerIdentity: 3, retention: { sightingsDays: 30, identitiesDays: 90 } }).prototype(id)!;
+  closeAll(gallery.prototype(id)!, rebuilt(), 1e-5);
+  // Offsets move with the adapter on: the incremental shift goes through A.
+  for (const [camera, v] of [['B', [0, 1, 0]], ['A', [0.5, 0.5, 0.7]]] as const) {
+    space.observe(camera, normalised(Float32Array.from(v)));
+    gallery.refresh();
+  }
+  closeAll(gallery.prototype(id)!, rebuilt(), 1e-5);
+  // Rolled back: the prototype is the plain centred one again.
+  const adapted = Float32Array.from(gallery.prototype(id)!);
+  space.useAdapter(undefined);
+  gallery.refresh();
+  closeAll(gallery.prototype(id)!, rebuilt(), 1e-5);
+  assert.ok(Math.abs(gallery.prototype(id)![2]! - adapted[2]!) > 1e-3, 'the adapter changed the prototype');
 });
 
 test('pair calibration: (s − m)/(1 − m) with the pair median, its kind standing in until the pair has samples', async (t) => {

@@ -8,6 +8,7 @@ import { OperatorError } from '../core/operator-error.js';
 import { Embedder } from '../embed/embedder.js';
 import { runCrossCameraEvaluation, setConfigValue, type CrossCameraReport } from '../eval/cross-camera-eval.js';
 import { readMotFile, type MotRecord } from '../eval/mot-ground-truth.js';
+import { loadAdapterFile } from '../adapt/adapter-file.js';
 import type { SplitOptions } from '../eval/virtual-cameras.js';
 import { evaluateTracking, type TrackingEvaluation } from '../eval/mot-evaluation.js';
 import { runReidEvaluation, type ReidEvaluationResult } from '../eval/reid-eval.js';
@@ -31,6 +32,10 @@ interface ReidEvalOptions {
   modelsDir?: string;
   model?: string;
 }
+
+const asConfigError = (error: Error): never => {
+  throw new OperatorError(error.message, ExitCode.CONFIG);
+};
 
 async function assertReadable(file: string, what: string): Promise<void> {
   await access(file).catch((error: Error) => {
@@ -186,6 +191,7 @@ interface CrossCameraEvalCommandOptions {
   fromTracks?: string;
   transit?: { minS: number; maxS: number };
   reference?: boolean;
+  adapter?: string;
 }
 
 /** `MIN:MAX` seconds for --transit. */
@@ -196,8 +202,29 @@ function parseTransit(value: string): { minS: number; maxS: number } {
   return { minS, maxS };
 }
 
+/**
+ * The parsed YAML of --config (empty without one) with each --set applied: the base an
+ * offline command builds its config from.
+ */
+export async function readBaseConfig(file: string | undefined, settings: readonly string[]): Promise<Record<string, unknown>> {
+  let baseConfig: Record<string, unknown> = {};
+  if (file !== undefined) {
+    const text = await readFile(file, 'utf8').catch((error: Error) => {
+      throw new OperatorError(`cannot read config: ${error.message}`, ExitCode.NO_INPUT);
+    });
+    const parsed: unknown = parseYaml(text);
+    if (parsed !== null && (typeof parsed !== 'object' || Array.isArray(parsed))) throw new OperatorError(`${file}: expected a YAML mapping`, ExitCode.CONFIG);
+    baseConfig = (parsed ?? {}) as Record<string, unknown>;
+  }
+  for (const setting of settings) {
+    const at = setting.indexOf('=');
+    setConfigValue(baseConfig, setting.slice(0, at), parseYaml(setting.slice(at + 1)));
+  }
+  return baseConfig;
+}
+
 /** `key.path=value` (value in YAML) for --set. */
-function parseSetting(value: string, previous: string[]): string[] {
+export function parseSetting(value: string, previous: string[]): string[] {
   if (!/^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*=/.test(value)) throw new OperatorError(`--set takes key.path=value, got '${value}'`, ExitCode.USAGE);
   return [...previous, value];
 }
@@ -212,19 +239,7 @@ async function evaluateCrossCameraCommand(io: CommandIo, options: CrossCameraEva
     ...(options.shift !== undefined ? { shift: options.shift } : {}),
   };
   if (!(split.at > 0 && split.at < 1)) throw new OperatorError(`the split must lie inside the frame (0 < at < 1), got ${split.at}`, ExitCode.USAGE);
-  let baseConfig: Record<string, unknown> = {};
-  if (options.config !== undefined) {
-    const text = await readFile(options.config, 'utf8').catch((error: Error) => {
-      throw new OperatorError(`cannot read config: ${error.message}`, ExitCode.NO_INPUT);
-    });
-    const parsed: unknown = parseYaml(text);
-    if (parsed !== null && (typeof parsed !== 'object' || Array.isArray(parsed))) throw new OperatorError(`${options.config}: expected a YAML mapping`, ExitCode.CONFIG);
-    baseConfig = (parsed ?? {}) as Record<string, unknown>;
-  }
-  for (const setting of options.set) {
-    const at = setting.indexOf('=');
-    setConfigValue(baseConfig, setting.slice(0, at), parseYaml(setting.slice(at + 1)));
-  }
+  const baseConfig = await readBaseConfig(options.config, options.set);
   const logger = createLogger({ level: process.env.CROSSCAM_LOG_LEVEL ?? 'warn' });
   const progress = createProgress(io, 'two cameras');
   let report: CrossCameraReport;
@@ -241,6 +256,7 @@ async function evaluateCrossCameraCommand(io: CommandIo, options: CrossCameraEva
       ...(options.transit !== undefined ? { transit: options.transit } : {}),
       ...(options.reference ? { reference: true } : {}),
       ...(options.fromTracks !== undefined ? { fromTracks: options.fromTracks } : {}),
+      ...(options.adapter !== undefined ? { adapter: (await loadAdapterFile(options.adapter).catch(asConfigError)).adapter } : {}),
       logger,
       onProgress: (frame, lastFrame) => progress.update(frame, lastFrame),
     });
@@ -354,6 +370,7 @@ export function registerEvalCommand(program: Command, io: EvalCommandIo = PROCES
     .option('--reference', 'also report a reference of what the features give: each track linked to its nearest earlier track of the other camera, with oracle camera means and final embeddings, at the best threshold with precision ≥ 0.9')
     .option('--save-tracks <file>', 'write the tracks the vision stages produced (events and boxes) to this file')
     .option('--from-tracks <file>', 'skip the vision stages: re-run the identity stage on tracks saved by --save-tracks (their video, split and fps apply)')
+    .option('--adapter <file>', 'match through this on-site adapter (written by crosscam adapt train)')
     .option('--models-dir <dir>', 'models directory (default: config models.dir, $CROSSCAM_MODELS_DIR or /var/lib/crosscam/models)')
     .action((options: CrossCameraEvalCommandOptions) => evaluateCrossCameraCommand(io, options));
 }

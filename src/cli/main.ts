@@ -9,6 +9,7 @@ import { registerProcessCommand } from './process-command.js';
 import { registerRunCommand } from './run-command.js';
 import { registerDoctorCommand } from './doctor-command.js';
 import { registerGalleryCommand } from './gallery-command.js';
+import { registerAdaptCommand } from './adapt-command.js';
 
 const program = new Command('crosscam')
   .description('Edge video analytics: cross-camera re-identification of people and vehicles over MQTT')
@@ -22,6 +23,7 @@ registerRunCommand(program);
 registerProcessCommand(program);
 registerEvalCommand(program);
 registerGalleryCommand(program);
+registerAdaptCommand(program);
 registerDoctorCommand(program);
 
 try {

@@ -13,6 +13,7 @@ import {
   uniqueBy,
   urlWithScheme,
 } from './fields.js';
+import { adaptSchema } from './adapt-schema.js';
 import { httpSchema, snapshotsSchema } from './http-schema.js';
 import { mqttSchema } from './mqtt-schema.js';
 import { modelReferenceIssues, type KnownModels } from './references.js';
@@ -389,6 +390,7 @@ export function createConfigSchema(context: SchemaContext) {
       track: trackSchema.prefault({}),
       embed: embedSchema.prefault({}),
       features: featuresSchema.prefault({}),
+      adapt: adaptSchema.prefault({}),
       cameras: z.array(cameraSchema).min(1, 'list at least one camera'),
       mqtt: mqttSchema.prefault({}),
       gallery: gallerySchema.prefault({}),

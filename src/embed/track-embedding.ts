@@ -76,13 +76,21 @@ export class TrackEmbedding {
   embedding(): Float32Array | undefined {
     if (this.crops.length === 0) return undefined;
     if (this.cached) return this.cached;
-    const sum = new Float32Array(this.crops[0]!.embedding.length);
-    for (const crop of this.crops) {
-      const weight = Math.max(crop.quality, MIN_WEIGHT);
-      for (let i = 0; i < sum.length; i++) sum[i]! += weight * crop.embedding[i]!;
-    }
-    this.cached = normaliseInPlace(sum);
+    this.cached = weightedMean(this.crops);
     return this.cached;
+  }
+
+  /**
+   * Two embeddings of the track from disjoint crops: the earlier half of the kept crops (by
+   * media time) and the later half, each weighted as in embedding(). On-site adaptation checks
+   * a candidate by whether one half still finds the other among all tracks. Undefined below
+   * two crops.
+   */
+  halves(): [Float32Array, Float32Array] | undefined {
+    if (this.crops.length < 2) return undefined;
+    const byTime = [...this.crops].sort((a, b) => a.pts - b.pts);
+    const middle = Math.floor(byTime.length / 2);
+    return [weightedMean(byTime.slice(0, middle)), weightedMean(byTime.slice(middle))];
   }
 
   /** The highest-quality crop kept (e.g. for a snapshot); undefined before the first crop. */
@@ -95,4 +103,14 @@ export class TrackEmbedding {
   keptCrops(): readonly TrackCrop[] {
     return this.crops;
   }
+}
+
+/** Quality-weighted mean of crops' embeddings, L2-normalised. */
+function weightedMean(crops: readonly TrackCrop[]): Float32Array {
+  const sum = new Float32Array(crops[0]!.embedding.length);
+  for (const crop of crops) {
+    const weight = Math.max(crop.quality, MIN_WEIGHT);
+    for (let i = 0; i < sum.length; i++) sum[i]! += weight * crop.embedding[i]!;
+  }
+  return normaliseInPlace(sum);
 }

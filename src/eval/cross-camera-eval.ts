@@ -13,6 +13,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { stringify as stringifyYaml } from 'yaml';
+import type { ResidualAdapter } from '../adapt/residual-adapter.js';
 import type { CrosscamConfig } from '../config/schema.js';
 import type { Logger } from '../core/logger.js';
 import { openStateStore } from '../core/state-store.js';
@@ -53,6 +54,8 @@ export interface CrossCameraEvalOptions {
   saveTracks?: string;
   /** Skip the vision stages: replay the tracks saved by an earlier run (its video, split and fps apply). */
   fromTracks?: string;
+  /** Match through this on-site adapter from the start. */
+  adapter?: ResidualAdapter;
   logger: Logger;
   onProgress?: (frame: number, lastFrame: number) => void;
 }
@@ -237,6 +240,7 @@ export async function loadRecording(file: string): Promise<TrackRecording> {
   if (recording.format !== 'crosscam-tracks/1') throw new Error(`${file} is not a crosscam track recording`);
   for (const { event } of recording.events) {
     if (event.embedding) event.embedding = Float32Array.from(event.embedding as unknown as number[]);
+    if ('halves' in event && event.halves) event.halves = event.halves.map((half) => Float32Array.from(half as unknown as number[])) as [Float32Array, Float32Array];
   }
   return recording;
 }
@@ -254,6 +258,7 @@ export async function runCrossCameraEvaluation(options: CrossCameraEvalOptions):
     const clock = { now: CLOCK_BASE_MS };
     const bus = new EventBus<DaemonEvents>(options.logger);
     const identity = createIdentityStage(loaded.config, { store, bus, logger: options.logger, now: () => clock.now });
+    if (options.adapter) identity.space.useAdapter(options.adapter);
     const decisions: MatchDecision[] = [];
     let merges = 0;
     bus.on('decision', 'eval', (decision) => decisions.push(decision));

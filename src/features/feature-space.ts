@@ -7,8 +7,14 @@
  * camera c's embeddings. When the camera means have moved, a new set of offsets is published
  * (version + 1) and the gallery re-projects its identities with it: queries and gallery are
  * always projected with the same offsets.
+ *
+ * An on-site adapter A (adapt/residual-adapter.ts, linear) applies after centring:
+ * normalise(A·(f − μ_c)), and to appearances as A·(Σ α_i f_i − Σ_c W_c μ_c); a change of
+ * offsets δ_c moves a prototype by −Σ_c W_c·A·δ_c. Swapping the adapter changes
+ * `adapterVersion`, and the gallery re-projects every identity from its raw appearance.
  */
 import { normalised, normaliseInPlace } from '../core/vectors.js';
+import type { ResidualAdapter } from '../adapt/residual-adapter.js';
 import type { CameraCentring } from './camera-centring.js';
 
 export interface FeatureSpaceOptions {
@@ -28,6 +34,8 @@ export interface RawAppearance {
 export interface MatchingSpace {
   /** Changes whenever projections change. */
   readonly version: number;
+  /** Changes when the adapter is swapped (every projection changes, not only offsets). */
+  readonly adapterVersion: number;
   /** Whether decisions can trust the space (camera statistics warmed up). */
   readonly ready: boolean;
   /** Unit vector of a raw embedding seen by `cameraId`. */
@@ -39,6 +47,8 @@ export interface MatchingSpace {
   projectAppearance(appearance: RawAppearance, offsetOf?: (cameraId: string) => Float32Array | undefined): Float32Array;
   /** The offset subtracted for a camera's embeddings in this version (undefined: none). */
   offset(cameraId: string): Float32Array | undefined;
+  /** The adapter's linear map alone (no centring, no normalisation), in place; identity without one. */
+  adapt(vector: Float32Array): Float32Array;
   /** Learns from one ended track's raw embedding (the matcher calls it inside the decision's transaction). */
   observe(cameraId: string, raw: Float32Array): void;
 }
@@ -46,10 +56,12 @@ export interface MatchingSpace {
 /** The raw space: no projection at all (centring off, tools that only need raw vectors). */
 export const RAW_SPACE: MatchingSpace = {
   version: 0,
+  adapterVersion: 0,
   ready: true,
   project: (_cameraId, raw) => normalised(raw),
   projectAppearance: (appearance) => Float32Array.from(appearance.sum),
   offset: () => undefined,
+  adapt: (vector) => vector,
   observe: () => undefined,
 };
 
@@ -57,6 +69,8 @@ export class FeatureSpace implements MatchingSpace {
   private published = new Map<string, Float32Array>();
   private publishedSite: Float32Array | undefined;
   private currentVersion = 0;
+  private currentAdapter: ResidualAdapter | undefined;
+  private currentAdapterVersion = 0;
 
   constructor(private readonly options: FeatureSpaceOptions) {
     this.publish();
@@ -68,6 +82,29 @@ export class FeatureSpace implements MatchingSpace {
 
   get ready(): boolean {
     return this.options.centring.ready;
+  }
+
+  get adapterVersion(): number {
+    return this.currentAdapterVersion;
+  }
+
+  get adapter(): ResidualAdapter | undefined {
+    return this.currentAdapter;
+  }
+
+  /** Swaps the adapter (undefined: none); queries and the gallery see the new one from the next refresh. */
+  useAdapter(adapter: ResidualAdapter | undefined): void {
+    this.currentAdapter = adapter;
+    this.currentAdapterVersion += 1;
+    this.currentVersion += 1;
+  }
+
+  adapt(vector: Float32Array): Float32Array {
+    if (this.currentAdapter === undefined) return vector;
+    if (vector.length !== this.currentAdapter.dimension) {
+      throw new RangeError(`the adapter maps ${this.currentAdapter.dimension} dimensions, the embedding has ${vector.length}`);
+    }
+    return this.currentAdapter.apply(vector, vector);
   }
 
   /** Records one ended track's raw embedding; publishes new offsets when the means have moved enough. */
@@ -89,7 +126,7 @@ export class FeatureSpace implements MatchingSpace {
     const offset = this.offset(cameraId);
     const out = Float32Array.from(raw);
     if (offset !== undefined) for (let i = 0; i < out.length; i++) out[i]! -= offset[i]!;
-    return normaliseInPlace(out);
+    return normaliseInPlace(this.adapt(out));
   }
 
   projectAppearance(appearance: RawAppearance, offsetOf: (cameraId: string) => Float32Array | undefined = (id) => this.offset(id)): Float32Array {
@@ -98,7 +135,7 @@ export class FeatureSpace implements MatchingSpace {
       const offset = offsetOf(cameraId);
       if (offset !== undefined) for (let i = 0; i < out.length; i++) out[i]! -= weight * offset[i]!;
     }
-    return out;
+    return this.adapt(out);
   }
 
   private publish(): void {

@@ -139,6 +139,7 @@ export class Gallery {
   private generation = 0;
   /** Space version the index is projected in, and the offsets it used per camera. */
   private spaceVersion = 0;
+  private adapterVersion = 0;
   private readonly offsetsUsed = new Map<string, Float32Array | undefined>();
 
   constructor(private readonly options: GalleryOptions) {
@@ -561,6 +562,7 @@ export class Gallery {
     this.offsetsUsed.clear();
     this.generation = this.metaDb.get(GENERATION_KEY) ?? 0;
     this.spaceVersion = this.options.space.version;
+    this.adapterVersion = this.options.space.adapterVersion;
     for (const { value } of this.identitiesDb.getRange()) {
       const record = decodeIdentity(value);
       this.remember(summaryOf(record));
@@ -575,11 +577,16 @@ export class Gallery {
   }
 
   /**
-   * New offsets from the matching space: each prototype U = S − Σ_c W_c μ_c shifts by
-   * −Σ_c W_c (μ'_c − μ_c), from the camera weights alone.
+   * New offsets from the matching space: each prototype U = A·(S − Σ_c W_c μ_c) shifts by
+   * −Σ_c W_c·A·(μ'_c − μ_c), from the camera weights alone. A new adapter A changes every
+   * prototype: they are projected again from their raw appearances.
    */
   private reproject(): void {
     const { space } = this.options;
+    if (space.adapterVersion !== this.adapterVersion) {
+      this.rebuildIndex();
+      return;
+    }
     const deltas = new Map<string, Float32Array | undefined>();
     for (const [cameraId, old] of this.offsetsUsed) {
       const now = space.offset(cameraId);
@@ -587,7 +594,7 @@ export class Gallery {
       if (now === old) continue;
       const delta = new Float32Array(now?.length ?? old!.length);
       for (let i = 0; i < delta.length; i++) delta[i] = (now?.[i] ?? 0) - (old?.[i] ?? 0);
-      deltas.set(cameraId, delta);
+      deltas.set(cameraId, space.adapt(delta));
     }
     this.spaceVersion = space.version;
     if (deltas.size === 0) return;

@@ -39,6 +39,8 @@ export interface TrackSighting {
 export interface EndedTrack extends TrackSighting {
   /** Track embedding; absent when no crop was good enough or the class has no re-ID model. */
   embedding?: Float32Array;
+  /** Embeddings of the earlier and the later half of those crops (see TrackEmbedding.halves). */
+  halves?: [Float32Array, Float32Array];
   /** Crops behind the embedding. */
   crops: number;
 }
@@ -180,6 +182,7 @@ export class CameraPipeline {
     this.appearances.delete(track.id);
     this.firstSeenAt.delete(track.id);
     const embedding = appearance?.embedding();
-    return { ...sighting, ...(embedding ? { embedding } : {}), crops: appearance?.size ?? 0 };
+    const halves = appearance?.halves();
+    return { ...sighting, ...(embedding ? { embedding } : {}), ...(halves ? { halves } : {}), crops: appearance?.size ?? 0 };
   }
 }

@@ -84,12 +84,13 @@ export class CameraTracks {
     for (const track of tracks) {
       this.live.delete(track.trackId);
       this.ready.delete(track.trackId);
-      this.emitTrack('end', track, this.options.now(), track.embedding);
+      this.emitTrack('end', track, this.options.now(), track);
     }
   }
 
-  private emitTrack(type: 'new' | 'update' | 'end', sighting: TrackSighting, at: number, embedding?: Float32Array): void {
-    this.options.bus.emit('track', { type, sighting, zones: this.zonesOf(sighting.box), at, ...(embedding ? { embedding } : {}) });
+  private emitTrack(type: 'new' | 'update' | 'end', sighting: TrackSighting, at: number, ended?: Pick<EndedTrack, 'embedding' | 'halves'>): void {
+    const { embedding, halves } = ended ?? {};
+    this.options.bus.emit('track', { type, sighting, zones: this.zonesOf(sighting.box), at, ...(embedding ? { embedding } : {}), ...(halves ? { halves } : {}) });
   }
 
   private zonesOf(box: Box): string[] {

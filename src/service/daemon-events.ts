@@ -14,6 +14,8 @@ export interface TrackEvent {
   at: number;
   /** On `end`: the track's final embedding, when it has one. */
   embedding?: Float32Array;
+  /** On `end`: embeddings of the earlier and later half of its crops (two crops or more). */
+  halves?: [Float32Array, Float32Array];
 }
 
 /** A live track has gathered its best crops: its identity can be decided before it ends. */
