@@ -1,22 +1,32 @@
 /**
  * `crosscam adapt`: on-site unsupervised adaptation (src/adapt/).
  *
+ * `adapt run | status | rollback --config FILE` work on the daemon's state store (the gallery
+ * at gallery.path): a run trains on the tracks the daemon logged and activates the candidate
+ * only if it wins; the running daemon follows within 10 s and announces the change on MQTT.
+ *
  * `adapt train --from-tracks FILE --out FILE` trains a candidate adapter offline on the
  * unlabelled tracks an `eval crosscam --save-tracks` run recorded (no ground truth is read),
  * judges it on its held-out slice against the plain centred space and writes it; `eval crosscam
  * --adapter FILE` then measures it.
  */
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { openAdaptation, type Adaptation, type AdapterChange } from '../adapt/adaptation.js';
+import type { AdapterScore } from '../adapt/adapter-check.js';
 import { runAdaptation } from '../adapt/adaptation-run.js';
 import { saveAdapterFile } from '../adapt/adapter-file.js';
 import type { AdaptationTrack } from '../adapt/trainer.js';
 import { adaptSchema, type AdaptConfig } from '../config/adapt-schema.js';
 import { featuresSchema } from '../config/schema.js';
 import { ExitCode } from '../core/exit-codes.js';
+import { createLogger } from '../core/logger.js';
 import { OperatorError } from '../core/operator-error.js';
+import { readConfigFile } from '../pipeline/setup.js';
+import { openGallery } from '../service/identity.js';
 import { openStateStore } from '../core/state-store.js';
 import { CameraCentring } from '../features/camera-centring.js';
 import { loadRecording, type TrackRecording } from '../eval/cross-camera-eval.js';
@@ -119,8 +129,88 @@ async function trainCommand(io: CommandIo, options: TrainOptions): Promise<void>
   }
 }
 
+interface StoreOptions {
+  config: string;
+  json?: boolean;
+}
+
+/** The adaptation of the daemon's state store (which must exist: a mistyped path is no empty site). */
+async function withAdaptation(options: StoreOptions, work: (adaptation: Adaptation) => Promise<void> | void): Promise<void> {
+  const { config } = await readConfigFile(options.config);
+  const dir = path.resolve(config.gallery.path);
+  if (!existsSync(path.join(dir, 'data.mdb'))) throw new OperatorError(`no state store at ${dir} (no data.mdb there): has the daemon run?`, ExitCode.NO_INPUT);
+  const store = openStateStore({ path: dir, mapSizeMb: config.gallery.map_size_mb });
+  try {
+    const { space } = openGallery(config, store);
+    const logger = createLogger({ level: process.env.CROSSCAM_LOG_LEVEL ?? 'warn' });
+    const { adaptation } = openAdaptation(config.adapt, { store, space, logger, inWorker: true });
+    await work(adaptation);
+  } finally {
+    await store.close();
+  }
+}
+
+function describeChange(change: AdapterChange): string {
+  const version = (n: number) => (n === 0 ? 'none (centred space)' : `version ${n}`);
+  const figures = (score: AdapterScore) =>
+    `camera mixing ${score.cameraMixing.toFixed(3)}, self-consistency ${score.selfConsistency.toFixed(3)}, pair agreement ${score.pairAgreement.toFixed(3)}`;
+  const lines = [`${change.action.replace('_', ' ')}: active adapter ${version(change.active)} (was ${version(change.previous)})`];
+  if (change.candidate) {
+    lines.push(`  candidate version ${change.candidate.version}: ${figures(change.candidate.score)}`, `  active when it ran:  ${figures(change.candidate.activeScore)}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
 export function registerAdaptCommand(program: Command, io: CommandIo = PROCESS_IO): void {
   const adapt = program.command('adapt').description('on-site unsupervised adaptation: a light adapter learnt from the site\'s own unlabelled tracks');
+  adapt
+    .command('run')
+    .description('train a candidate on the tracks the daemon logged, judge it on a held-out slice, activate it only if it beats the active adapter')
+    .requiredOption('--config <file>', 'the daemon\'s config (its state store at gallery.path, its adapt section)')
+    .option('--json', 'print the outcome as one JSON object')
+    .action((options: StoreOptions) =>
+      withAdaptation(options, async (adaptation) => {
+        const change = await adaptation.run().catch((error: Error) => {
+          throw new OperatorError(`adaptation: ${error.message}`, ExitCode.DATA);
+        });
+        io.stdout.write(options.json ? `${JSON.stringify(change)}\n` : describeChange(change));
+      }),
+    );
+  adapt
+    .command('status')
+    .description('the active adapter, the stored versions with their held-out figures, and the tracks logged for training')
+    .requiredOption('--config <file>', 'the daemon\'s config')
+    .option('--json', 'print the status as one JSON object')
+    .action((options: StoreOptions) =>
+      withAdaptation(options, (adaptation) => {
+        const status = adaptation.status();
+        if (options.json) {
+          io.stdout.write(`${JSON.stringify({ ...status, versions: status.versions.map(({ document, ...version }) => ({ ...version, trainedAt: document.trainedAt, tracks: document.tracks, score: document.score, activeScore: document.activeScore })) })}\n`);
+          return;
+        }
+        const lines = [`active adapter: ${status.active === 0 ? 'none (centred space)' : `version ${status.active}`}`, `tracks logged for training: ${status.loggedTracks}`];
+        for (const version of status.versions) {
+          const { score } = version.document;
+          lines.push(
+            `  version ${version.version}${version.version === status.active ? ' (active)' : ''}: trained ${version.document.trainedAt} on ${version.document.tracks.training} tracks, ` +
+              `${version.activated ? 'activated' : 'kept inactive'}; camera mixing ${score.cameraMixing.toFixed(3)}, self-consistency ${score.selfConsistency.toFixed(3)}, pair agreement ${score.pairAgreement.toFixed(3)}`,
+          );
+        }
+        io.stdout.write(`${lines.join('\n')}\n`);
+      }),
+    );
+  adapt
+    .command('rollback')
+    .description('return to the adapter version active before the current one (or to none)')
+    .requiredOption('--config <file>', 'the daemon\'s config')
+    .option('--json', 'print the outcome as one JSON object')
+    .action((options: StoreOptions) =>
+      withAdaptation(options, (adaptation) => {
+        const change = adaptation.rollback();
+        if (change === undefined) throw new OperatorError('no adapter is active: nothing to roll back', ExitCode.DATA);
+        io.stdout.write(options.json ? `${JSON.stringify(change)}\n` : describeChange(change));
+      }),
+    );
   adapt
     .command('train')
     .description('train a candidate adapter offline on tracks recorded by eval crosscam --save-tracks (no ground truth used) and judge it on a held-out slice')

@@ -7,6 +7,10 @@ import { unit } from './fields.js';
  * and judged on a held-out slice of them before it may be used.
  */
 export const adaptSchema = z.strictObject({
+  // The most recent ended person tracks kept for training (memory and time grow as its square).
+  max_tracks: z.int().min(10).max(10_000).default(2000),
+  // Nice value of the training thread: the cameras' threads keep the CPU (Linux: per thread).
+  nice: z.int().min(-20).max(19).default(19),
   // r of y = x + U·Vᵀx: how far one training run can move the embedding.
   rank: z.int().min(1).max(256).default(4),
   // Each epoch re-derives the pseudo-identities, then takes this many steps (fixed, as in SpCL:

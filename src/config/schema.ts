@@ -353,6 +353,8 @@ const schedulesSchema = z.strictObject({
   timezone: timeZone.optional(),
   retention: cronExpression.default('0 3 * * *'),
   recluster: cronExpression.nullable().default('30 3 * * *'),
+  // On-site adaptation (the adapt section); null: only on request (crosscam adapt run).
+  adapt: cronExpression.nullable().default('0 2 * * *'),
 });
 
 // ---- the file

@@ -1,10 +1,12 @@
+import type { AdapterChange, AdaptationStatus } from '../adapt/adaptation.js';
+import type { AdapterScore } from '../adapt/adapter-check.js';
 import type { StorageReport } from '../storage/storage-guard.js';
 import { boxArray, isoTime, round } from '../core/json-values.js';
 import type { CameraStatus } from '../ingest/camera-status.js';
 import type { MatchDecision, SightingRef } from '../match/decision.js';
 import type { TrackSighting } from '../pipeline/camera-pipeline.js';
 import type { IdentityMerge, TrackKey } from '../gallery/records.js';
-import type { CameraStatsEntry, CameraStatusMessage, IdentitiesMergedMessage, MatchMessage, MatchSide, SightingMessage, StatsMessage } from './messages.js';
+import type { AdapterMessage, CameraStatsEntry, CameraStatusMessage, IdentitiesMergedMessage, MatchMessage, MatchSide, SightingMessage, StatsMessage } from './messages.js';
 
 /*
  * Pure mappings from domain objects (camelCase, ms since epoch) to MQTT payloads
@@ -54,6 +56,7 @@ export interface StatsSnapshot {
   /** Execution provider per model role. */
   providers: Readonly<Record<string, string>>;
   process: { cpuPercent: number; rssBytes: number };
+  adapter: Omit<AdaptationStatus, 'versions'>;
 }
 
 export function buildCameraStatusMessage(status: CameraStatus): CameraStatusMessage {
@@ -143,6 +146,23 @@ export function buildIdentitiesMergedMessage(merge: IdentityMerge): IdentitiesMe
   };
 }
 
+export function buildAdapterMessage(change: AdapterChange): AdapterMessage {
+  const figures = (score: AdapterScore) => ({
+    camera_mixing: round(score.cameraMixing, 4),
+    self_consistency: round(score.selfConsistency, 4),
+    pair_agreement: round(score.pairAgreement, 4),
+  });
+  return {
+    // One change per action and millisecond: a stable id, so redelivery can be de-duplicated.
+    event_id: `adapter-${change.action}-${change.at}`,
+    time: isoTime(change.at),
+    action: change.action,
+    active_version: change.active,
+    previous_version: change.previous,
+    candidate: change.candidate ? { version: change.candidate.version, figures: figures(change.candidate.score), active_figures: figures(change.candidate.activeScore) } : null,
+  };
+}
+
 function cameraStats(camera: CameraStatsSnapshot): CameraStatsEntry {
   return {
     camera: camera.cameraId,
@@ -173,5 +193,10 @@ export function buildStatsMessage(snapshot: StatsSnapshot): StatsMessage {
     outbox: { ...snapshot.outbox },
     providers: { ...snapshot.providers },
     process: { cpu_percent: round(snapshot.process.cpuPercent, 1), rss_mb: round(snapshot.process.rssBytes / 2 ** 20, 1) },
+    adapter: {
+      active_version: snapshot.adapter.active,
+      training: snapshot.adapter.progress,
+      logged_tracks: snapshot.adapter.loggedTracks,
+    },
   };
 }

@@ -111,6 +111,28 @@ export const identitiesMergedMessage = z
   })
   .meta({ title: 'identities/merged', description: 'Identities found to be one person (or vehicle) and merged.' });
 
+const adapterFigures = z
+  .object({
+    camera_mixing: z.number().min(0).max(1).describe("Share of held-out tracks' nearest tracks seen by another camera"),
+    self_consistency: z.number().min(0).max(1).describe("Mean reciprocal rank of a held-out track's second half for its first"),
+    pair_agreement: z.number().min(0).max(1).describe('Mean reciprocal rank of the partners of confident cross-camera pseudo-pairs'),
+  })
+  .describe('Held-out figures (docs/accuracy.md, on-site adaptation)');
+
+export const adapterMessage = z
+  .object({
+    event_id: eventId,
+    time: isoTime,
+    action: z.enum(['activated', 'kept', 'rolled_back']).describe('activated: the candidate won and is in use; kept: stored inactive; rolled_back: back to the previous version'),
+    active_version: count.describe('Adapter version in use after the change (0: none, the centred space)'),
+    previous_version: count.describe('Adapter version in use before it'),
+    candidate: z
+      .object({ version: count.min(1), figures: adapterFigures, active_figures: adapterFigures.describe('The same figures for the space in use when it ran') })
+      .nullable()
+      .describe("The run's candidate; null for a rollback"),
+  })
+  .meta({ title: 'adapter', description: 'On-site adaptation: a run\'s outcome, or a rollback.' });
+
 const cameraStats = z.object({
   camera: cameraId,
   fps: nonNegative.describe('Frames per second processed over the interval'),
@@ -144,6 +166,13 @@ export const statsMessage = z
     }),
     providers: z.record(z.string(), z.string()).describe('Execution provider per model (e.g. detector: cpu)'),
     process: z.object({ cpu_percent: nonNegative, rss_mb: nonNegative }),
+    adapter: z
+      .object({
+        active_version: count.describe('Adapter version in use (0: none)'),
+        training: z.object({ epoch: count, epochs: count }).nullable().describe('While an adaptation run trains: the epoch reached; null otherwise'),
+        logged_tracks: count.describe('Ended tracks logged for the next adaptation run'),
+      })
+      .describe('On-site adaptation (see adapter)'),
   })
   .meta({ title: 'stats', description: 'Periodic pipeline figures (QoS 0, not retained).' });
 
@@ -174,6 +203,7 @@ export type SightingMessage = z.infer<typeof sightingMessage>;
 export type MatchSide = z.infer<typeof matchSide>;
 export type MatchMessage = z.infer<typeof matchMessage>;
 export type IdentitiesMergedMessage = z.infer<typeof identitiesMergedMessage>;
+export type AdapterMessage = z.infer<typeof adapterMessage>;
 export type CameraStatsEntry = z.infer<typeof cameraStats>;
 export type StatsMessage = z.infer<typeof statsMessage>;
 export type ResponseMessage = z.infer<typeof responseMessage>;
@@ -185,6 +215,7 @@ export const MESSAGE_SCHEMAS = {
   sighting: sightingMessage,
   match: matchMessage,
   'identities-merged': identitiesMergedMessage,
+  adapter: adapterMessage,
   stats: statsMessage,
   request: requestEnvelope,
   response: responseMessage,

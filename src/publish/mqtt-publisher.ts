@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Logger } from '../core/logger.js';
 import { connectMqttJs, type BrokerConnector, type IncomingMessage, type QoS } from './broker-client.js';
 import { BrokerConnection, systemTimers, type BrokerSession, type ReconnectBackoff, type Timers } from './broker-connection.js';
-import type { CameraStatusMessage, IdentitiesMergedMessage, MatchMessage, SightingMessage, StatsMessage } from './messages.js';
+import type { AdapterMessage, CameraStatusMessage, IdentitiesMergedMessage, MatchMessage, SightingMessage, StatsMessage } from './messages.js';
 import type { Outbox, OutboxCounts, OutboxEntry } from './outbox.js';
 import { answerRequest, type CommandRegistry, type RequestLimits } from './requests.js';
 import { topicsFor, type Topics } from './topics.js';
@@ -150,6 +150,10 @@ export class MqttPublisher {
     return this.publishEvent(this.topics.identitiesMerged, message);
   }
 
+  publishAdapterChange(message: AdapterMessage): Promise<void> {
+    return this.publishEvent(this.topics.adapter, message);
+  }
+
   /** Retained; the latest per camera is re-published on every (re)connect. */
   publishCameraStatus(message: CameraStatusMessage): void {
     this.cameraStatuses.set(message.camera, message);
@@ -229,7 +233,7 @@ export class MqttPublisher {
     await this.options.outbox.flushed();
   }
 
-  private async publishEvent(topic: string, message: SightingMessage | IdentitiesMergedMessage): Promise<void> {
+  private async publishEvent(topic: string, message: SightingMessage | IdentitiesMergedMessage | AdapterMessage): Promise<void> {
     const payload = JSON.stringify(message);
     const qos = this.options.eventQos;
     if (qos === 0) {

@@ -5,6 +5,8 @@ export interface Topics {
   matches: string;
   /** Merges of identities found to be one. */
   identitiesMerged: string;
+  /** On-site adaptation outcomes and rollbacks. */
+  adapter: string;
   stats: string;
   cameraStatus(cameraId: string): string;
   /** Binary JPEG of the camera's latest ended track (retained). */
@@ -25,6 +27,7 @@ export function topicsFor(baseTopic: string, nodeId: string): Topics {
     sightings: `${root}/sightings`,
     matches: `${root}/matches`,
     identitiesMerged: `${root}/identities/merged`,
+    adapter: `${root}/adapter`,
     stats: `${root}/stats`,
     cameraStatus: (cameraId) => `${root}/cameras/${cameraId}/status`,
     cameraSnapshot: (cameraId) => `${root}/cameras/${cameraId}/snapshot`,

@@ -1,3 +1,4 @@
+import type { AdapterChange } from '../adapt/adaptation.js';
 import type { CameraStatus } from '../ingest/camera-status.js';
 import type { IdentityMerge } from '../gallery/records.js';
 import type { MatchDecision } from '../match/decision.js';
@@ -34,4 +35,6 @@ export interface DaemonEvents {
   decision: MatchDecision;
   /** Identities found to be one (online by a decision, or by scheduled re-clustering). */
   identitiesMerged: IdentityMerge;
+  /** An adaptation run's outcome, or a rollback. */
+  adapterChanged: AdapterChange;
 }

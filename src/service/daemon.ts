@@ -13,6 +13,7 @@ import { openStateStore } from '../core/state-store.js';
 import type { Gallery } from '../gallery/gallery.js';
 import { CameraSource } from '../ingest/camera-source.js';
 import { CameraPipeline } from '../pipeline/camera-pipeline.js';
+import { openAdaptation, type Adaptation } from '../adapt/adaptation.js';
 import { assertStartupEnvironment, cameraPipelineOptions, detectorOutputFilter, openVisionModels, readConfigFile, type VisionModels } from '../pipeline/setup.js';
 import { createOperatorSurface, type OperatorSurface } from '../http/operator-surface.js';
 import { buildStatsMessage } from '../publish/builders.js';
@@ -65,6 +66,7 @@ export class Daemon {
       matchStage: MatchStage;
       publishStage: PublishStage;
       scheduler: Scheduler;
+      adaptation: Adaptation;
       storage: StorageGuard;
       surface: OperatorSurface;
       watchdog: SystemdWatchdog;
@@ -100,7 +102,7 @@ export class Daemon {
     });
     const store = openStateStore({ path: config.gallery.path, mapSizeMb: config.gallery.map_size_mb });
     // The publish stage exists once the publisher does, which needs the gallery: bound late.
-    const { gallery, matcher, matchStage, storage } = createIdentityStage(config, {
+    const { space, gallery, matcher, matchStage, storage } = createIdentityStage(config, {
       store,
       bus,
       logger,
@@ -108,6 +110,12 @@ export class Daemon {
       storage: surface.snapshots ? { snapshots: surface.snapshots } : {},
     });
     if (storage === undefined) throw new Error('the identity stage was opened without its storage guard');
+    const { adaptation, trackLog } = openAdaptation(config.adapt, { store, space, logger, onChange: (change) => bus.emit('adapterChanged', change), inWorker: true });
+    // A restart keeps the active adapter.
+    adaptation.sync();
+    bus.on('track', 'adapt', (event) => {
+      trackLog.record(event).catch((error: unknown) => logger.warn({ err: error }, 'adaptation: an ended track could not be logged for training'));
+    });
     const { embedded_broker: embedded } = config.mqtt;
     const broker = embedded.enabled
       ? await startEmbeddedBroker({ host: embedded.host, port: embedded.port, logger }).catch((error: NodeJS.ErrnoException) => {
@@ -140,10 +148,12 @@ export class Daemon {
         logger,
         retentionCron: config.schedules.retention,
         reclusterCron: config.schedules.recluster,
+        adapt: { cron: config.schedules.adapt, run: () => adaptation.run() },
         mergeThreshold: config.matching.merge_threshold,
         ...(surface.snapshots ? { snapshots: surface.snapshots, snapshotMaxAgeMs: config.gallery.retention.sightings_days * 86_400_000 } : {}),
         ...(config.schedules.timezone !== undefined ? { timezone: config.schedules.timezone } : {}),
       }),
+      adaptation,
       storage,
       surface,
       watchdog: new SystemdWatchdog({
@@ -182,6 +192,8 @@ export class Daemon {
     daemon.storageTimer = setInterval(() => {
       storage.check();
       matchStage.retryHeld();
+      // An adapter activated or rolled back by `crosscam adapt` takes effect (and is announced) here.
+      adaptation.sync();
     }, STORAGE_CHECK_MS);
     storage.check();
     logger.info(
@@ -339,6 +351,7 @@ export class Daemon {
       outbox: { pending: outbox.pending, dropped: outbox.dropped },
       providers: parts.models.providers,
       process: { cpuPercent, rssBytes: process.memoryUsage().rss },
+      adapter: parts.adaptation.summary(),
     };
     parts.publisher.publishStats(buildStatsMessage(snapshot));
     parts.logger.debug({ stats: snapshot }, 'stats');

@@ -7,6 +7,7 @@ import type { Logger } from '../core/logger.js';
 import { RateLimitedLog } from '../core/rate-limited-log.js';
 import type { MatchDecision } from '../match/decision.js';
 import {
+  buildAdapterMessage,
   buildCameraStatusMessage,
   buildIdentitiesMergedMessage,
   buildMatchMessage,
@@ -20,7 +21,7 @@ import type { EventBus } from './event-bus.js';
 
 export interface PublishStageOptions {
   bus: EventBus<DaemonEvents>;
-  publisher: Pick<MqttPublisher, 'publishSighting' | 'publishMatchInTransaction' | 'publishIdentitiesMerged' | 'publishCameraStatus'>;
+  publisher: Pick<MqttPublisher, 'publishSighting' | 'publishMatchInTransaction' | 'publishIdentitiesMerged' | 'publishAdapterChange' | 'publishCameraStatus'>;
   logger: Logger;
   /** Snapshot references for the messages (default: none). */
   snapshots?: SnapshotLinker;
@@ -42,6 +43,7 @@ export class PublishStage {
       bus.on('cameraStatus', 'publish', (status) => publisher.publishCameraStatus(buildCameraStatusMessage(status))),
       bus.on('sighting', 'publish', (event) => this.track(publisher.publishSighting(buildSightingMessage(event, this.options.snapshots)))),
       bus.on('identitiesMerged', 'publish', (merge) => this.track(publisher.publishIdentitiesMerged(buildIdentitiesMergedMessage(merge)))),
+      bus.on('adapterChanged', 'publish', (change) => this.track(publisher.publishAdapterChange(buildAdapterMessage(change)))),
     );
   }
 

@@ -1,7 +1,7 @@
 /**
  * Scheduled gallery maintenance (node-cron): retention of old sightings and identities,
- * and re-clustering that merges identities the matcher split. A job that fails is
- * logged and runs again at its next time; jobs never overlap themselves.
+ * re-clustering that merges identities the matcher split, and on-site adaptation. A job that
+ * fails is logged and runs again at its next time; jobs never overlap themselves.
  */
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from '../core/logger.js';
@@ -19,6 +19,8 @@ export interface SchedulerOptions {
   retentionCron: string;
   /** null: no re-clustering. */
   reclusterCron: string | null;
+  /** On-site adaptation; without it, or with a null cron, only on request. */
+  adapt?: { cron: string | null; run(): Promise<unknown> };
   mergeThreshold: number;
   /** Snapshots of expired sightings are deleted with them; files older than `snapshotMaxAgeMs` too. */
   snapshots?: Pick<SnapshotStore, 'remove' | 'pruneOlderThan'>;
@@ -35,6 +37,8 @@ export class Scheduler {
   start(): void {
     this.add('retention', this.options.retentionCron, () => this.retention());
     if (this.options.reclusterCron !== null) this.add('recluster', this.options.reclusterCron, () => this.recluster());
+    const { adapt } = this.options;
+    if (adapt !== undefined && adapt.cron !== null) this.add('adapt', adapt.cron, async () => void (await adapt.run()));
   }
 
   async stop(): Promise<void> {

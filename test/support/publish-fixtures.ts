@@ -83,6 +83,7 @@ export const statsSnapshot: StatsSnapshot = {
   outbox: { pending: 0, dropped: 0 },
   providers: { detector: 'cpu', 'reid-person': 'cpu' },
   process: { cpuPercent: 73.25, rssBytes: 412 * 2 ** 20 + 123_456 },
+  adapter: { running: true, progress: { epoch: 2, epochs: 3 }, active: 3, loggedTracks: 1840 },
 };
 
 /** A match as the daemon publishes it: inside the write transaction of its decision; resolves once handed on after the commit. */
