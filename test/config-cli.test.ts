@@ -48,7 +48,7 @@ test('check-config prints every problem as "<key.path>: <problem>" and exits 78'
     'cameras.1.id: duplicate camera id "gate" (also cameras.0.id)',
     'mqtt.url: unsupported scheme "http://" (use mqtt://, mqtts://, ws://, wss://)',
     'topology.0.to: unknown camera "lobby" (cameras: gate)',
-    'colour: unknown key (allowed: node_id, log, service, ffmpeg, models, runtime, detect, track, embed, features, cameras, mqtt, gallery, snapshots, http, matching, requests, topology, schedules)',
+    'colour: unknown key (allowed: node_id, log, service, ffmpeg, models, runtime, detect, track, embed, features, adapt, cameras, mqtt, gallery, snapshots, http, matching, requests, topology, schedules)',
   ]);
 });
 

@@ -134,7 +134,7 @@ test('defaults fill every section of a minimal config', () => {
     pair_calibration: { enabled: true, window: 400, min_samples: 20 },
   });
   assert.deepEqual(config.topology, []);
-  assert.deepEqual(config.schedules, { retention: '0 3 * * *', recluster: '30 3 * * *' });
+  assert.deepEqual(config.schedules, { retention: '0 3 * * *', recluster: '30 3 * * *', adapt: '0 2 * * *' });
 });
 
 test('environment-derived defaults, per-camera detect overrides and partial class thresholds', () => {
@@ -248,7 +248,7 @@ test('overlapping views: topology min_s may be negative, max_s must still exceed
 });
 
 test('mistake: settings of features that do not exist yet are unknown keys', () => {
-  assertIssue(`schedules:\n  inspections: [{camera: a, cron: '0 12 * * *'}]\n${TWO_CAMERAS}`, 'schedules.inspections', 'unknown key (allowed: timezone, retention, recluster)');
+  assertIssue(`schedules:\n  inspections: [{camera: a, cron: '0 12 * * *'}]\n${TWO_CAMERAS}`, 'schedules.inspections', 'unknown key (allowed: timezone, retention, recluster, adapt)');
   assertIssue(`models: {segmentation: markings}\n${TWO_CAMERAS}`, 'models.segmentation', 'unknown key (allowed: dir, catalog, detector, reid)', {
     knownModels: KNOWN_MODELS,
   });

@@ -205,24 +205,30 @@ const SAMPLING_FLOOR = 1e-3;
  */
 function calibratedSimilarities(features: Rows, spans: readonly TrackSpan[]): (i: number, j: number) => number {
   const n = features.count;
-  const raw = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) for (let j = i; j < n; j++) raw[i * n + j] = raw[j * n + i] = dotRows(features, i, features, j);
-  const pairKey = (i: number, j: number) => [spans[i]!.cameraId, spans[j]!.cameraId].sort().join('\u0000');
-  const byPair = new Map<string, number[]>();
-  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) {
-    const key = pairKey(i, j);
-    let list = byPair.get(key);
-    if (!list) byPair.set(key, (list = []));
-    list.push(raw[i * n + j]!);
+  const cameraIds = [...new Set(spans.map((span) => span.cameraId))];
+  const cameraOf = Int32Array.from(spans, (span) => cameraIds.indexOf(span.cameraId));
+  const c = cameraIds.length;
+  const pairOf = (i: number, j: number) => Math.min(cameraOf[i]!, cameraOf[j]!) * c + Math.max(cameraOf[i]!, cameraOf[j]!);
+  // Float32: at the 5000 tracks the trainer takes, the n × n matrix is 100 MB.
+  const similarities = new Float32Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = i; j < n; j++) similarities[i * n + j] = similarities[j * n + i] = dotRows(features, i, features, j);
+  // Medians from an even sample of each camera pair's similarities (every stride-th pair).
+  const stride = Math.max(1, Math.floor((n * (n - 1)) / 2 / MEDIAN_SAMPLES));
+  const samples: number[][] = Array.from({ length: c * c }, () => []);
+  let index = 0;
+  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) if (index++ % stride === 0) samples[pairOf(i, j)]!.push(similarities[i * n + j]!);
+  const medians = samples.map((values) => (values.length > 0 ? median(values) : 0));
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      const m = medians[pairOf(i, j)]!;
+      similarities[i * n + j] = i === j ? 1 : (similarities[i * n + j]! - m) / (1 - m);
+    }
   }
-  const medians = new Map([...byPair].map(([key, values]) => [key, median(values)]));
-  const calibrated = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
-    const m = medians.get(pairKey(i, j)) ?? 0;
-    calibrated[i * n + j] = i === j ? 1 : (raw[i * n + j]! - m) / (1 - m);
-  }
-  return (i, j) => calibrated[i * n + j]!;
+  return (i, j) => similarities[i * n + j]!;
 }
+
+/** Similarities sampled for the camera pairs' medians. */
+const MEDIAN_SAMPLES = 200_000;
 
 /**
  * Confident cross-camera pseudo-pairs: tracks on two cameras that are each other's nearest

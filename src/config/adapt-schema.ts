@@ -8,7 +8,7 @@ import { unit } from './fields.js';
  */
 export const adaptSchema = z.strictObject({
   // The most recent ended person tracks kept for training (memory and time grow as its square).
-  max_tracks: z.int().min(10).max(10_000).default(2000),
+  max_tracks: z.int().min(10).max(5000).default(2000),
   // Nice value of the training thread: the cameras' threads keep the CPU (Linux: per thread).
   nice: z.int().min(-20).max(19).default(19),
   // r of y = x + U·Vᵀx: how far one training run can move the embedding.
