@@ -6,45 +6,13 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { openAdaptation, type AdapterChange } from '../src/adapt/adaptation.js';
 import { adaptSchema } from '../src/config/adapt-schema.js';
-import { gaussianRandom, uniformRandom } from '../src/core/random.js';
 import { openStateStore } from '../src/core/state-store.js';
-import { normalised } from '../src/core/vectors.js';
 import { CameraCentring } from '../src/features/camera-centring.js';
 import { FeatureSpace } from '../src/features/feature-space.js';
 import { Gallery } from '../src/gallery/gallery.js';
 import { Matcher } from '../src/match/matcher.js';
 import { TEST_CLASSES } from './support/matching-fixture.js';
-
-const D = 16;
-
-/**
- * A site of two cameras: 60 people walk past A, then B. B adds a component along one direction
- * that differs from track to track (a colour cast that depends on the clothes): centring cannot
- * remove it, and it is what confident cross-camera pairs differ by.
- */
-function site() {
-  const normal = gaussianRandom(uniformRandom(5));
-  const vector = (scale = 1) => Float32Array.from({ length: D }, () => scale * normal());
-  const shift = normalised(vector());
-  const tracks: { cameraId: string; trackId: number; start: number; embedding: Float32Array; halves: [Float32Array, Float32Array] }[] = [];
-  for (let person = 0; person < 60; person++) {
-    const identity = normalised(vector());
-    for (const [cameraId, offset] of [['A', 0], ['B', 60_000]] as const) {
-      const seen = () => {
-        const v = Float32Array.from(identity, (x) => x + 0.15 * normal());
-        if (cameraId === 'B') {
-          const cast = 2.5 * normal();
-          for (let i = 0; i < D; i++) v[i]! += cast * shift[i]!;
-        }
-        return normalised(v);
-      };
-      const halves: [Float32Array, Float32Array] = [seen(), seen()];
-      const embedding = normalised(Float32Array.from(halves[0], (x, i) => x + halves[1][i]!));
-      tracks.push({ cameraId, trackId: person, start: person * 10_000 + offset, embedding, halves });
-    }
-  }
-  return tracks;
-}
+import { syntheticSite } from './support/adaptation-site.js';
 
 async function openSite(t: TestContext) {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'crosscam-adapt-'));
@@ -62,7 +30,7 @@ async function openSite(t: TestContext) {
   const changes: AdapterChange[] = [];
   const open = (config: Record<string, unknown>) =>
     openAdaptation(adaptSchema.parse(config), { store, space, logger: pino({ level: 'silent' }), onChange: (change) => changes.push(change), inWorker: false });
-  const tracks = site();
+  const tracks = syntheticSite();
   const { trackLog } = open({});
   for (const track of tracks) {
     space.observe(track.cameraId, track.embedding);

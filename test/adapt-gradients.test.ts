@@ -123,3 +123,17 @@ test('the adapter applies x + U·Vᵀx as the trainer\'s forward pass does, and 
   assert.deepEqual([...ResidualAdapter.identity(d, 2).apply(Float32Array.from([1, 2, 3, 4]))], [1, 2, 3, 4]);
   assert.throws(() => adapter.apply(new Float32Array(3)), /dimension 4/);
 });
+
+test('centring and the adapter commute: A·(f − μ_c) equals A·f − (the camera mean of A·f)', () => {
+  const d = 8;
+  const adapter = new ResidualAdapter({ dimension: d, rank: 3, u: Float32Array.from({ length: d * 3 }, () => 0.4 * normal()), v: Float32Array.from({ length: d * 3 }, () => 0.4 * normal()) });
+  const tracks = Array.from({ length: 6 }, () => Float32Array.from({ length: d }, normal));
+  const mean = (vectors: Float32Array[]) => Float32Array.from({ length: d }, (_, i) => vectors.reduce((sum, v) => sum + v[i]!, 0) / vectors.length);
+  const mu = mean(tracks);
+  const adaptedMean = mean(tracks.map((f) => adapter.apply(f)));
+  for (const f of tracks) {
+    const centredFirst = adapter.apply(Float32Array.from(f, (x, i) => x - mu[i]!));
+    const adaptedFirst = Float32Array.from(adapter.apply(f), (x, i) => x - adaptedMean[i]!);
+    for (let i = 0; i < d; i++) assert.ok(Math.abs(centredFirst[i]! - adaptedFirst[i]!) < 1e-5);
+  }
+});

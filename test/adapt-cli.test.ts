@@ -1,0 +1,52 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { AdaptationTrackLog } from '../src/adapt/track-log.js';
+import { ExitCode } from '../src/core/exit-codes.js';
+import { openStateStore } from '../src/core/state-store.js';
+import { CameraCentring } from '../src/features/camera-centring.js';
+import { syntheticSite } from './support/adaptation-site.js';
+
+const MAIN = path.join(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..'), 'dist/src/cli/main.js');
+
+test('crosscam adapt status | run | rollback on a daemon\'s store: the candidate is activated, rolled back, and a second rollback is refused', async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'crosscam-adapt-cli-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const gallery = path.join(dir, 'gallery');
+  // What a daemon leaves: camera statistics and the logged tracks.
+  const store = openStateStore({ path: gallery, mapSizeMb: 64 });
+  const centring = new CameraCentring({ store, enabled: true, warmupTracks: 10, siteWarmupTracks: 10, windowTracks: 500, clip: 2.5 });
+  const log = new AdaptationTrackLog({ store, maxTracks: 2000, objectClass: 'person' });
+  for (const track of syntheticSite()) {
+    centring.observe(track.cameraId, track.embedding);
+    await log.record({ type: 'end', sighting: { cameraId: track.cameraId, trackId: track.trackId, objectClass: 'person', firstSeenAt: track.start, lastSeenAt: track.start + 5000 }, embedding: track.embedding, halves: track.halves });
+  }
+  await store.close();
+  const config = path.join(dir, 'crosscam.yaml');
+  await writeFile(config, `cameras: [{id: A, url: /v.mp4}, {id: B, url: /w.mp4}]\ngallery: {path: ${JSON.stringify(gallery)}, map_size_mb: 64}\n`);
+  const cli = (...args: string[]) => spawnSync(process.execPath, [MAIN, 'adapt', ...args, '--config', config], { encoding: 'utf8' });
+
+  const before = JSON.parse(cli('status', '--json').stdout);
+  assert.deepEqual({ active: before.active, loggedTracks: before.loggedTracks, versions: before.versions.length }, { active: 0, loggedTracks: 120, versions: 0 });
+
+  const run = cli('run');
+  assert.equal(run.status, 0, run.stderr);
+  assert.match(run.stdout, /^activated: active adapter version 1 \(was none \(centred space\)\)/);
+  assert.match(run.stdout, /candidate version 1: camera mixing [\d.]+, self-consistency [\d.]+, pair agreement [\d.]+/);
+  const after = JSON.parse(cli('status', '--json').stdout);
+  assert.equal(after.active, 1);
+  assert.equal(after.versions[0].activated, true);
+
+  const rollback = JSON.parse(cli('rollback', '--json').stdout);
+  assert.deepEqual({ action: rollback.action, active: rollback.active, previous: rollback.previous }, { action: 'rolled_back', active: 0, previous: 1 });
+  const again = cli('rollback');
+  assert.equal(again.status, ExitCode.DATA);
+  assert.match(again.stderr, /no adapter is active: nothing to roll back/);
+
+  const missing = spawnSync(process.execPath, [MAIN, 'adapt', 'status', '--config', path.join(dir, 'nowhere.yaml')], { encoding: 'utf8' });
+  assert.notEqual(missing.status, 0);
+});
