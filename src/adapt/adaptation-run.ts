@@ -21,7 +21,7 @@ export interface AdaptationOutcome {
 
 export function runAdaptation(options: {
   tracks: readonly AdaptationTrack[];
-  /** The matching space's camera offsets (centring), applied before the adapter. */
+  /** The matching space's camera offsets (centring), applied before the adapter when it is judged. */
   offsetOf: (cameraId: string) => Float32Array | undefined;
   /** The adapter in use, if any: the candidate must beat it. */
   active: ResidualAdapter | undefined;
@@ -30,7 +30,12 @@ export function runAdaptation(options: {
   onEpoch?: (report: EpochReport) => void;
 }): AdaptationOutcome {
   const { training, heldOut } = holdOut(options.tracks, options.config.held_out_every);
-  const { adapter, epochs } = trainAdapter(training, options.offsetOf, trainingOptionsFrom(options.config), options.onEpoch);
+  // Trained on the training tracks centred by their own camera means: the matching space's
+  // means start shrunk towards the site's (camera_centring.warmup_tracks), and an adapter
+  // trained on that residual learns it instead of what centring cannot remove (PETS09 left |
+  // right shifted: AUC 0.904 trained on the space's means, 0.916 on the tracks' own).
+  const means = cameraMeans(training);
+  const { adapter, epochs } = trainAdapter(training, (cameraId) => means.get(cameraId), trainingOptionsFrom(options.config), options.onEpoch);
   const activeProjection = adaptedProjection(options.offsetOf, options.active);
   const pairSimilarity = options.config.clustering.similarity;
   const candidate = scoreProjection(heldOut, adaptedProjection(options.offsetOf, adapter), activeProjection, pairSimilarity);
@@ -43,4 +48,16 @@ export function runAdaptation(options: {
     activeScore: active,
   });
   return { adapter, document, candidate, active, activate, epochs };
+}
+
+/** Mean raw embedding of each camera's tracks. */
+export function cameraMeans(tracks: readonly AdaptationTrack[]): Map<string, Float32Array> {
+  const sums = new Map<string, { sum: Float64Array; count: number }>();
+  for (const track of tracks) {
+    let entry = sums.get(track.cameraId);
+    if (!entry) sums.set(track.cameraId, (entry = { sum: new Float64Array(track.embedding.length), count: 0 }));
+    entry.count += 1;
+    for (let i = 0; i < track.embedding.length; i++) entry.sum[i]! += track.embedding[i]!;
+  }
+  return new Map([...sums].map(([cameraId, { sum, count }]) => [cameraId, Float32Array.from(sum, (value) => value / count)]));
 }
