@@ -18,7 +18,7 @@ import type { AdaptConfig } from '../config/adapt-schema.js';
 import { gaussianRandom, uniformRandom } from '../core/random.js';
 import { ResidualAdapter } from './residual-adapter.js';
 import { clusterLoss, domainLoss, mmdLoss, rows, sampleLoss, unitDirections, type DomainClassifier, type Rows } from './losses.js';
-import { clusterTracks, crossCameraPairs, entropySplit, identitySampling, type ClusterOptions, type TrackSpan } from './pseudo-labels.js';
+import { clusterTracks, crossCameraPairs, entropySplit, identitySampling, type ClusterOptions, type PseudoLabels, type TrackSpan } from './pseudo-labels.js';
 
 /** One unlabelled track of the site, as the trainer sees it. */
 export interface AdaptationTrack extends TrackSpan {
@@ -325,17 +325,22 @@ export function trainAdapter(
   const settings: BatchSettings = { ...options, weights: options.weights };
   const epochs: EpochReport[] = [];
 
+  const usesLabels = options.weights.sample > 0 || options.weights.cluster > 0;
   for (let epoch = 1; epoch <= options.epochs; epoch++) {
     const started = performance.now();
-    const trackFeatures = forward(u, v, rank, trackInputs).features;
-    const clusters = clusterTracks(trackFeatures, tracks, options.clustering);
-    const pseudo = entropySplit(trackFeatures, clusters, options.entropySplit);
-    const memory = pseudo.prototypes;
+    // Pseudo-identities, memory and the domain classifier serve L_s and L_c only: with both off
+    // (the defaults) the O(n²) step is skipped and the batches are L_align's alone.
+    let pseudo: PseudoLabels | undefined;
+    if (usesLabels) {
+      const trackFeatures = forward(u, v, rank, trackInputs).features;
+      pseudo = entropySplit(trackFeatures, clusterTracks(trackFeatures, tracks, options.clustering), options.entropySplit);
+    }
+    const memory = pseudo?.prototypes ?? rows(0, d);
     const k = memory.count;
     const sampling = options.hardIdentitySampling ? identitySampling(memory) : new Float64Array(k).fill(1 / k);
     const membersOf: number[][] = Array.from({ length: k }, () => []);
-    sampleTrack.forEach((track, sample) => membersOf[pseudo.labels[track]!]!.push(sample));
-    fitDomainClassifier(classifier, forward(u, v, rank, sampleInputs).features, sampleDomains, epoch === 1 ? 4 * DOMAIN_FIT_STEPS : DOMAIN_FIT_STEPS);
+    if (pseudo) sampleTrack.forEach((track, sample) => membersOf[pseudo.labels[track]!]!.push(sample));
+    if (options.weights.sample > 0) fitDomainClassifier(classifier, forward(u, v, rank, sampleInputs).features, sampleDomains, epoch === 1 ? 4 * DOMAIN_FIT_STEPS : DOMAIN_FIT_STEPS);
 
     const steps = options.stepsPerEpoch;
     const sums: LossWeights & { loss: number } = { loss: 0, sample: 0, cluster: 0, align: 0 };
@@ -347,8 +352,8 @@ export function trainAdapter(
         for (let s = 0; s < options.batch.samplesPerIdentity; s++) picked.push(members[Math.floor(random() * members.length)]!);
       }
       const inputs = pick(sampleInputs, picked);
-      const labels = Int32Array.from(picked, (sample) => pseudo.labels[sampleTrack[sample]!]!);
-      const weights = Float64Array.from(picked, (sample) => pseudo.weights[sampleTrack[sample]!]!);
+      const labels = Int32Array.from(picked, (sample) => pseudo!.labels[sampleTrack[sample]!]!);
+      const weights = Float64Array.from(picked, (sample) => pseudo!.weights[sampleTrack[sample]!]!);
       const domains = Int32Array.from(picked, (sample) => sampleDomains[sample]!);
       const current = forward(u, v, rank, inputs).features;
       const domainTerm = domainLoss(current, domains, classifier);
@@ -376,7 +381,7 @@ export function trainAdapter(
     const report: EpochReport = {
       epoch,
       pseudoIdentities: k,
-      confidentShare: pseudo.confident / tracks.length,
+      confidentShare: pseudo ? pseudo.confident / tracks.length : 0,
       loss: sums.loss,
       terms: { sample: sums.sample, cluster: sums.cluster, align: sums.align },
       seconds: (performance.now() - started) / 1000,
