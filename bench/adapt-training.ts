@@ -2,8 +2,9 @@
  * Time of one on-site adaptation epoch at the scale the trainer takes: 5000 training tracks of
  * 512-d embeddings with two halves each (10⁴ training embeddings) on 4 cameras, synthetic (people
  * seen by several cameras, each camera with its own offset and cast), with the defaults of the
- * `adapt` section and with every loss term on. Reports the seconds of each part: the
- * pseudo-labels (O(n²) similarities), a training step, the held-out check.
+ * `adapt` section and with every loss term on. Reports the seconds of the first epoch (with the
+ * pair directions it starts from), of the pseudo-label step alone (O(n²) similarities; every
+ * epoch when L_s or L_c is on, skipped otherwise) and of the held-out check.
  * With --cameras N: the daemon on N RTSP cameras (bench/cameras.ts) measured alone, then while
  * training runs over and over in a worker thread at the `adapt.nice` value, as the daemon's own
  * training thread does: the cameras' fps during a training run.
@@ -54,7 +55,7 @@ export function measureAdaptationTraining(options: { tracks: number; lossWeights
   const heldOut = syntheticSite(Math.round(options.tracks / (config.held_out_every - 1)), 4);
   const offsetOf = () => undefined;
   const settings = trainingOptionsFrom(config);
-  // The pseudo-label step alone (what each epoch starts with), on the identity adapter's features.
+  // The pseudo-label step alone (what each epoch with L_s or L_c starts with), on the identity adapter's features.
   const u = new Float64Array(DIMENSION * settings.rank);
   const v = new Float64Array(DIMENSION * settings.rank);
   const inputs = { count: training.length, dimension: DIMENSION, data: new Float64Array(training.length * DIMENSION) };
@@ -80,7 +81,6 @@ export function measureAdaptationTraining(options: { tracks: number; lossWeights
     pseudoIdentities: epochs[0]!.pseudoIdentities,
     pseudoLabelsS,
     epochS,
-    stepS: (epochS - pseudoLabelsS) / settings.stepsPerEpoch,
     checkS,
   };
 }

@@ -76,19 +76,6 @@ export function clusterLoss(z: Rows, labels: Int32Array, weights: Float64Array, 
   return { loss, gradient };
 }
 
-/** Augmented features f̃_i = normalise(z_i + ε·ĝ_i), with ĝ_i the unit directions given. */
-export function augmentedFeatures(z: Rows, directions: Rows, epsilon: number): Rows {
-  const { count: n, dimension: d } = z;
-  const out = rows(n, d);
-  for (let i = 0; i < n; i++) {
-    let norm = 0;
-    for (let j = 0; j < d; j++) norm += (out.data[i * d + j] = z.data[i * d + j]! + epsilon * directions.data[i * d + j]!) ** 2;
-    norm = Math.sqrt(norm);
-    for (let j = 0; j < d; j++) out.data[i * d + j]! /= norm;
-  }
-  return out;
-}
-
 /**
  * L_s: the augmented feature is the positive of its own feature against the cluster memory.
  * ĝ (directions) is held constant; the gradient flows through z in both z·f̃ and f̃.

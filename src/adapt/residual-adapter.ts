@@ -39,11 +39,6 @@ export class ResidualAdapter {
     this.hidden = new Float64Array(rank);
   }
 
-  /** The identity map (what an adapter is before training). */
-  static identity(dimension: number, rank: number): ResidualAdapter {
-    return new ResidualAdapter({ dimension, rank, u: new Float32Array(dimension * rank), v: new Float32Array(dimension * rank) });
-  }
-
   get weights(): AdapterWeights {
     return { dimension: this.dimension, rank: this.rank, u: this.u, v: this.v };
   }

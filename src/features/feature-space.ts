@@ -88,10 +88,6 @@ export class FeatureSpace implements MatchingSpace {
     return this.currentAdapterVersion;
   }
 
-  get adapter(): ResidualAdapter | undefined {
-    return this.currentAdapter;
-  }
-
   /** Swaps the adapter (undefined: none); queries and the gallery see the new one from the next refresh. */
   useAdapter(adapter: ResidualAdapter | undefined): void {
     this.currentAdapter = adapter;
