@@ -11,8 +11,13 @@ import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { scoreMatch, type ScoredMatch } from '../src/eval/cross-camera.js';
 import { groupByFrame, readMotFile } from '../src/eval/mot-ground-truth.js';
-import type { CameraStatusMessage, MatchMessage, MessageType, SightingMessage, StatsMessage } from '../src/publish/messages.js';
-import { startDaemon, type DaemonLogLine, type DaemonProcess } from './support/daemon-process.js';
+import type { AdapterMessage, CameraStatusMessage, MatchMessage, MessageType, SightingMessage, StatsMessage } from '../src/publish/messages.js';
+import { spawnSync } from 'node:child_process';
+import { adapterDocument } from '../src/adapt/adapter-file.js';
+import { AdapterVersions } from '../src/adapt/adapter-versions.js';
+import { ResidualAdapter } from '../src/adapt/residual-adapter.js';
+import { openStateStore } from '../src/core/state-store.js';
+import { CLI_PATH, startDaemon, type DaemonLogLine, type DaemonProcess } from './support/daemon-process.js';
 import { waitFor } from './support/ingest-fixtures.js';
 import { HAVE_MOSQUITTO, startMosquitto, type Mosquitto } from './support/mosquitto.js';
 import { collectMqtt, type CollectedMessage, type MqttCollector } from './support/mqtt-collector.js';
@@ -46,6 +51,7 @@ interface Setup {
   watcher: MqttCollector;
   gt: ReturnType<typeof groupByFrame>;
   startedAt: number;
+  galleryDir: string;
 }
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
@@ -60,6 +66,7 @@ function messageType(topic: string): MessageType {
   if (rest === 'matches') return 'match';
   if (rest === 'stats') return 'stats';
   if (rest === 'identities/merged') return 'identities-merged';
+  if (rest === 'adapter') return 'adapter';
   throw new Error(`unexpected topic ${topic}`);
 }
 
@@ -115,7 +122,7 @@ async function prepare(t: TestContext): Promise<Setup> {
     },
   });
   cleanups.push(() => daemon.dispose());
-  return { daemon, rtsp, broker, watcher, gt: groupByFrame(gtRecords), startedAt };
+  return { daemon, rtsp, broker, watcher, gt: groupByFrame(gtRecords), startedAt, galleryDir: path.join(dir, 'gallery') };
 }
 
 test('e2e: crosscam run with an RTSP server and Mosquitto: correct matches, camera and broker outages, clean stop', { skip, timeout: 300_000 }, async (t) => {
@@ -197,6 +204,31 @@ test('e2e: crosscam run with an RTSP server and Mosquitto: correct matches, came
       `first match logged ${seconds(firstLogged.time - env.startedAt)} after the daemon started, the first correct one ${seconds(loggedCorrect.time - env.startedAt)} ` +
         `(received ${seconds(correct.receivedAt - env.startedAt)}, after the broker outage): ${JSON.stringify(score(match))}`,
     );
+  });
+
+  await phase('an adapter activated beside the running daemon is used and published, and crosscam adapt rollback undoes it, without a restart', 60_000, async (st) => {
+    // What `crosscam adapt run` stores when its candidate wins, written by another process.
+    const store = openStateStore({ path: env.galleryDir, mapSizeMb: 64 });
+    const adapter = new ResidualAdapter({ dimension: 512, rank: 1, u: new Float32Array(512).fill(-0.01), v: new Float32Array(512).fill(0.01) });
+    const figures = { cameraMixing: 0.4, selfConsistency: 0.9, pairAgreement: 0.95, tracks: { all: 24, halves: 24, pairs: 3 } };
+    const activatedAt = Date.now();
+    new AdapterVersions(store).add(adapterDocument(adapter, { trainedAt: new Date().toISOString(), tracks: { training: 48, heldOut: 24 }, score: figures, activeScore: { ...figures, cameraMixing: 0.3 } }), true, activatedAt);
+    await store.close();
+    const activated = await env.watcher.waitFor((m) => on('adapter')(m) && (m.payload as AdapterMessage).action === 'activated', 20_000, 'adapter activated');
+    const message = activated.payload as AdapterMessage;
+    assert.deepEqual(schemaErrors('adapter', message), []);
+    assert.deepEqual({ active: message.active_version, previous: message.previous_version, candidate: message.candidate?.version }, { active: 1, previous: 0, candidate: 1 });
+    st.diagnostic(`adapter activated by another process, published ${seconds(activated.receivedAt - activatedAt)} later`);
+    const stats = await env.watcher.waitFor((m) => on('stats')(m) && m.receivedAt >= activated.receivedAt && (m.payload as StatsMessage).adapter.active_version === 1, 15_000, 'stats with adapter version 1');
+    assert.deepEqual(schemaErrors('stats', stats.payload), []);
+
+    const rollback = spawnSync(process.execPath, [CLI_PATH, 'adapt', 'rollback', '--config', daemon.configFile, '--json'], { encoding: 'utf8', env: { ...process.env, CROSSCAM_MODELS_DIR: TEST_MODELS_DIR } });
+    assert.equal(rollback.status, 0, rollback.stderr);
+    assert.equal(JSON.parse(rollback.stdout).action, 'rolled_back');
+    const rolledBack = await env.watcher.waitFor((m) => on('adapter')(m) && (m.payload as AdapterMessage).action === 'rolled_back', 20_000, 'adapter rolled back');
+    assert.deepEqual({ active: (rolledBack.payload as AdapterMessage).active_version, previous: (rolledBack.payload as AdapterMessage).previous_version }, { active: 0, previous: 1 });
+    await env.watcher.waitFor((m) => on('sightings')(m) && m.receivedAt >= rolledBack.receivedAt, 20_000, 'sightings go on after the rollback');
+    assert.equal(daemon.logs().filter((line) => line.msg.startsWith('crosscam running')).length, 1, 'the daemon did not restart');
   });
 
   await phase('RTSP server killed and restarted: cameras reconnecting/offline, then online again in the same daemon', 60_000, async (st) => {

@@ -146,6 +146,10 @@ test('with an adapter: queries are normalise(A·(f − μ_c)), the gallery follo
   gallery.refresh();
   closeAll(gallery.prototype(id)!, rebuilt(), 1e-5);
   assert.ok(Math.abs(gallery.prototype(id)![2]! - adapted[2]!) > 1e-3, 'the adapter changed the prototype');
+  // An adapter of another dimension (trained for another re-ID model) leaves embeddings as they are.
+  space.useAdapter(new ResidualAdapter({ dimension: 4, rank: 1, u: new Float32Array(4).fill(1), v: new Float32Array(4).fill(1) }));
+  const now = space.offset('A')!;
+  closeAll(space.project('A', Float32Array.of(0.3, 0.4, 0.5)), normalised(Float32Array.of(0.3 - now[0]!, 0.4 - now[1]!, 0.5 - now[2]!)));
 });
 
 test('pair calibration: (s − m)/(1 − m) with the pair median, its kind standing in until the pair has samples', async (t) => {

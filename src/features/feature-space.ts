@@ -96,10 +96,9 @@ export class FeatureSpace implements MatchingSpace {
   }
 
   adapt(vector: Float32Array): Float32Array {
-    if (this.currentAdapter === undefined) return vector;
-    if (vector.length !== this.currentAdapter.dimension) {
-      throw new RangeError(`the adapter maps ${this.currentAdapter.dimension} dimensions, the embedding has ${vector.length}`);
-    }
+    // An adapter trained for another model's embeddings (the re-ID model was changed) does not
+    // apply: the embedding passes as it is until a run trains one for the new model.
+    if (this.currentAdapter === undefined || vector.length !== this.currentAdapter.dimension) return vector;
     return this.currentAdapter.apply(vector, vector);
   }
 
