@@ -3,7 +3,11 @@
  * PETS09-S2L1, 5 fps, real time) for one loop of the video. Reports per-camera processed
  * fps, CPU use of the daemon with its ffmpeg children, frame-to-MQTT latency of sightings,
  * and the matches of the first loop scored against gt.txt. Writes bench/daemon-report.md.
+ * With --adapt-after S: at S seconds `crosscam adapt run` trains on what the daemon logged (as
+ * the nightly run would) and the matches of the second loop, which the daemon makes with the
+ * outcome, are scored too (run the same --seconds without it for the comparison).
  */
+import { spawnSync } from 'node:child_process';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
@@ -14,7 +18,7 @@ import { scoreMatch } from '../src/eval/cross-camera.js';
 import { groupByFrame, readMotFile } from '../src/eval/mot-ground-truth.js';
 import type { MatchMessage, SightingMessage, StatsMessage } from '../src/publish/messages.js';
 import { percentile } from './cameras.js';
-import { startDaemon } from '../test/support/daemon-process.js';
+import { CLI_PATH, startDaemon } from '../test/support/daemon-process.js';
 import { collectMqtt } from '../test/support/mqtt-collector.js';
 import { freePort } from '../test/support/ports.js';
 import { groupProcesses } from '../test/support/process-group.js';
@@ -27,6 +31,7 @@ const { values: args } = parseArgs({
     config: { type: 'string', default: 'config/demo.yaml' },
     // ffmpeg filter through which the right camera sees (another camera's colour, light, sharpness).
     shift: { type: 'string' },
+    'adapt-after': { type: 'string' },
   },
 });
 const runSeconds = Number(args.seconds);
@@ -65,7 +70,14 @@ try {
     cpuStart = groupCpuTicks(daemon.pid);
     cpuStartAt = Date.now();
   }, WARM_UP_S * 1000);
-  await new Promise((resolve) => setTimeout(resolve, runSeconds * 1000));
+  let adaptation: { atS: number; outcome: string } | undefined;
+  const adaptAfterS = args['adapt-after'] === undefined ? undefined : Number(args['adapt-after']);
+  if (adaptAfterS !== undefined) {
+    await new Promise((resolve) => setTimeout(resolve, adaptAfterS * 1000));
+    const run = spawnSync(process.execPath, [CLI_PATH, 'adapt', 'run', '--config', daemon.configFile], { encoding: 'utf8', env: { ...process.env, CROSSCAM_DEMO_VIDEO: PETS_VIDEO } });
+    adaptation = { atS: (Date.now() - startedAt) / 1000, outcome: (run.stdout || run.stderr).trim() };
+  }
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, runSeconds * 1000 - (Date.now() - startedAt))));
   const cpuTicks = groupCpuTicks(daemon.pid) - cpuStart;
   const cpuPercent = (cpuTicks / 100 / ((Date.now() - cpuStartAt) / 1000)) * 100; // USER_HZ = 100 on Linux
   await collector.close();
@@ -85,6 +97,10 @@ try {
   const scored = firstLoop.map((m) => ({ m, score: scoreMatch(m, gt, CAMERAS, { fps: 10, frames: 795 }) }));
   const correct = scored.filter((s) => s.score.correct);
   const correctOverall = matches.filter((m) => scoreMatch(m, gt, CAMERAS, { fps: 10, frames: 795 }).correct).length;
+  // The second loop (media time of the sighting in (79.5, 159] s), whose matches come after --adapt-after.
+  const secondLoop = matches.filter((m) => m.sighting.pts > LOOP_S && m.sighting.pts <= 2 * LOOP_S);
+  const secondCorrect = secondLoop.filter((m) => scoreMatch(m, gt, CAMERAS, { fps: 10, frames: 795 }).correct);
+  const secondFound = new Set(secondCorrect.map((m) => scoreMatch(m, gt, CAMERAS, { fps: 10, frames: 795 }).sightingIdentity)).size;
   // Ground-truth people seen on both halves: the cross-camera identities there are to find.
   const sides = new Map<number, Set<string>>();
   for (const records of gt.values()) for (const r of records) if (r.consider) sides.set(r.id, (sides.get(r.id) ?? new Set()).add((r.box.x1 + r.box.x2) / 2 < 384 ? 'left' : 'right'));
@@ -103,6 +119,10 @@ try {
     ['of which correct against gt.txt (both sides IoU ≥ 0.5 on one identity)', `${correct.length} (precision ${(correct.length / Math.max(firstLoop.length, 1)).toFixed(2)})`],
     ['ground-truth people seen on both halves / found by a correct match', `${crossingIdentities} / ${foundIdentities}`],
     [`matches over the whole run (${runSeconds} s, video looping) / correct`, `${matches.length} / ${correctOverall}`],
+    ...(runSeconds > 2 * LOOP_S
+      ? ([[`matches in the second loop${adaptation ? ' (after crosscam adapt run)' : ''} / correct / people found`, `${secondLoop.length} / ${secondCorrect.length} / ${secondFound}`]] as [string, string][])
+      : []),
+    ...(adaptation ? ([[`crosscam adapt run at ${adaptation.atS.toFixed(0)} s`, adaptation.outcome.replace(/\n\s*/g, '; ')]] as [string, string][]) : []),
   ];
   report =
     `# crosscam daemon benchmark\n\n${new Date().toISOString()} — ${args.config} (two halves of PETS09-S2L1 at 5 fps, real time, embedded broker), ` +

@@ -58,6 +58,7 @@ export class Adaptation {
   private running: Promise<AdapterChange> | undefined;
   private progress: { epoch: number; epochs: number } | null = null;
   private loaded = -1;
+  private worker: Worker | undefined;
 
   constructor(private readonly options: AdaptationOptions) {}
 
@@ -118,6 +119,11 @@ export class Adaptation {
     return this.running;
   }
 
+  /** Ends a training thread that is running (the daemon stops); its run fails and stores nothing. */
+  async stop(): Promise<void> {
+    await this.worker?.terminate();
+  }
+
   /** Back to the version active before the current one; undefined when none is active. */
   rollback(): AdapterChange | undefined {
     const rolled = this.options.versions.rollback();
@@ -168,6 +174,7 @@ export class Adaptation {
   private trainInWorker(job: TrainingJob): Promise<Omit<ReturnType<typeof runAdaptation>, 'adapter'>> {
     return new Promise((resolve, reject) => {
       const worker = new Worker(new URL('./training-worker.js', import.meta.url), { workerData: job });
+      this.worker = worker;
       let settled = false;
       worker.on('message', (message: TrainingMessage) => {
         if (message.type === 'epoch') {
@@ -185,7 +192,8 @@ export class Adaptation {
         reject(error);
       });
       worker.on('exit', (code) => {
-        if (!settled) reject(new Error(`the training thread exited with code ${code}`));
+        this.worker = undefined;
+        if (!settled) reject(new Error(`the training thread ended before its result (code ${code}): stopped, or out of memory`));
       });
     });
   }

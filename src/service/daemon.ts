@@ -254,6 +254,7 @@ export class Daemon {
     await parts.watchdog.stopping();
     await Promise.all([...this.workers.keys()].map((id) => this.stopCamera(id, false)));
     await parts.scheduler.stop();
+    await parts.adaptation.stop();
     // Decisions still waiting for storage room get a last chance; what remains is said.
     parts.storage.check();
     parts.matchStage.retryHeld();
