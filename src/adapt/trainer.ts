@@ -308,7 +308,7 @@ export function trainAdapter(
   const u = new Float64Array(d * rank);
   const v = Float64Array.from({ length: d * rank }, () => normal() / Math.sqrt(rank));
   if (options.pairDirections > 0) {
-    const features = forward(u.fill(0), v, rank, trackInputs).features;
+    const features = forward(u, v, rank, trackInputs).features; // U = 0: the centred inputs, normalised
     const pairs = crossCameraPairs(features, tracks, options.clustering.similarity);
     const directions = pairDifferenceDirections(features, pairs, Math.min(options.pairDirections, rank), normal);
     // Start as x − Σ p pᵀx: the directions in which confident pairs of two cameras differ are removed.
@@ -322,7 +322,7 @@ export function trainAdapter(
   const adamU = new Adam(u, options.learningRate);
   const adamV = new Adam(v, options.learningRate);
   const classifier: DomainClassifier = { domains: cameraIds.length, weights: new Float64Array(cameraIds.length * d), bias: new Float64Array(cameraIds.length) };
-  const settings: BatchSettings = { ...options, weights: options.weights };
+  const settings: BatchSettings = options;
   const epochs: EpochReport[] = [];
 
   const usesLabels = options.weights.sample > 0 || options.weights.cluster > 0;
