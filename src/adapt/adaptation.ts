@@ -9,7 +9,7 @@ import { Worker } from 'node:worker_threads';
 import type { AdaptConfig } from '../config/adapt-schema.js';
 import type { Logger } from '../core/logger.js';
 import type { RootDatabase } from '../core/state-store.js';
-import type { AdapterScore } from './adapter-check.js';
+import { describeScore, type AdapterScore } from './adapter-check.js';
 import { runAdaptation } from './adaptation-run.js';
 import { AdapterVersions, type AdapterVersion } from './adapter-versions.js';
 import type { ResidualAdapter } from './residual-adapter.js';
@@ -162,10 +162,9 @@ export class Adaptation {
       candidate: { version, score: outcome.candidate, activeScore: outcome.active },
       at: this.now,
     };
-    const figures = (score: AdapterScore) => `mixing ${score.cameraMixing.toFixed(3)}, self-consistency ${score.selfConsistency.toFixed(3)}, pair agreement ${score.pairAgreement.toFixed(3)}`;
     logger.info(
       { job: 'adapt', ...change, seconds: (performance.now() - started) / 1000 },
-      `adaptation: candidate version ${version} ${outcome.activate ? 'activated' : 'kept inactive'} (${figures(outcome.candidate)}; active: ${figures(outcome.active)})`,
+      `adaptation: candidate version ${version} ${outcome.activate ? 'activated' : 'kept inactive'} (${describeScore(outcome.candidate)}; active: ${describeScore(outcome.active)})`,
     );
     this.options.onChange?.(change);
     return change;

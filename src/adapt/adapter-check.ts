@@ -33,6 +33,11 @@ export interface AdapterScore {
   tracks: { all: number; halves: number; pairs: number };
 }
 
+/** The three figures in words, for logs and the CLI. */
+export function describeScore(score: Pick<AdapterScore, 'cameraMixing' | 'selfConsistency' | 'pairAgreement'>): string {
+  return `camera mixing ${score.cameraMixing.toFixed(3)}, self-consistency ${score.selfConsistency.toFixed(3)}, pair agreement ${score.pairAgreement.toFixed(3)}`;
+}
+
 /** Nearest tracks counted by camera mixing. */
 const NEIGHBOURS = 5;
 

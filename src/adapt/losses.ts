@@ -34,14 +34,15 @@ export function rows(count: number, dimension: number, data = new Float64Array(c
   return { count, dimension, data };
 }
 
-function rowDot(a: Float64Array, ai: number, b: Float64Array, bi: number, d: number): number {
+/** Dot product of the d values of a from ai and of b from bi. */
+export function rowDot(a: Float64Array | Float32Array, ai: number, b: Float64Array | Float32Array, bi: number, d: number): number {
   let sum = 0;
   for (let j = 0; j < d; j++) sum += a[ai + j]! * b[bi + j]!;
   return sum;
 }
 
 /** Softmax of `logits` in place; returns log Σ exp(logits) before it. */
-function softmaxInPlace(logits: Float64Array): number {
+export function softmaxInPlace(logits: Float64Array): number {
   let max = -Infinity;
   for (const value of logits) max = Math.max(max, value);
   let sum = 0;

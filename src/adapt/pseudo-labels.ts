@@ -6,7 +6,8 @@
  * (seed 002) that drives hard-identity sampling.
  */
 import { median } from '../core/statistics.js';
-import { rows, type Rows } from './losses.js';
+import { calibratedScore } from '../features/score-calibration.js';
+import { rowDot, rows, softmaxInPlace, type Rows } from './losses.js';
 
 /** When and where a track was seen: what the co-occurrence constraint needs. */
 export interface TrackSpan {
@@ -20,12 +21,8 @@ export interface ClusterOptions {
   similarity: number;
 }
 
-function dotRows(a: Rows, i: number, b: Rows, j: number): number {
-  const d = a.dimension;
-  let sum = 0;
-  for (let t = 0; t < d; t++) sum += a.data[i * d + t]! * b.data[j * d + t]!;
-  return sum;
-}
+/** Cosine of row i of a and row j of b (unit rows). */
+const dotRows = (a: Rows, i: number, b: Rows, j: number) => rowDot(a.data, i * a.dimension, b.data, j * b.dimension, a.dimension);
 
 const overlaps = (a: TrackSpan, b: TrackSpan) => a.cameraId === b.cameraId && a.startMs <= b.endMs && b.startMs <= a.endMs;
 
@@ -143,15 +140,10 @@ export function entropySplit(features: Rows, clusters: Int32Array, options: Entr
   const entropy = new Float64Array(n);
   const logits = new Float64Array(k);
   for (let i = 0; i < n; i++) {
-    let max = -Infinity;
-    for (let c = 0; c < k; c++) max = Math.max(max, (logits[c] = dotRows(features, i, prototypes, c) / options.temperature));
-    let sum = 0;
-    for (let c = 0; c < k; c++) sum += logits[c] = Math.exp(logits[c]! - max);
+    for (let c = 0; c < k; c++) logits[c] = dotRows(features, i, prototypes, c) / options.temperature;
+    softmaxInPlace(logits);
     let h = 0;
-    for (let c = 0; c < k; c++) {
-      const p = logits[c]! / sum;
-      if (p > 0) h -= p * Math.log(p);
-    }
+    for (const p of logits) if (p > 0) h -= p * Math.log(p);
     entropy[i] = h;
   }
   const confidentSet = new Uint8Array(n);
@@ -221,7 +213,7 @@ function calibratedSimilarities(features: Rows, spans: readonly TrackSpan[]): (i
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < n; j++) {
       const m = medians[pairOf(i, j)]!;
-      similarities[i * n + j] = i === j ? 1 : (similarities[i * n + j]! - m) / (1 - m);
+      similarities[i * n + j] = i === j ? 1 : calibratedScore(similarities[i * n + j]!, m);
     }
   }
   return (i, j) => similarities[i * n + j]!;

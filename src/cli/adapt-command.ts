@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { openAdaptation, type Adaptation, type AdapterChange } from '../adapt/adaptation.js';
-import type { AdapterScore } from '../adapt/adapter-check.js';
+import { describeScore } from '../adapt/adapter-check.js';
 import { runAdaptation } from '../adapt/adaptation-run.js';
 import { saveAdapterFile } from '../adapt/adapter-file.js';
 import type { AdaptationTrack } from '../adapt/trainer.js';
@@ -114,7 +114,7 @@ async function trainCommand(io: CommandIo, options: TrainOptions): Promise<void>
     if (options.json) io.stdout.write(`${JSON.stringify(summary)}\n`);
     else {
       const line = (name: string, score: typeof outcome.candidate) =>
-        `  ${name.padEnd(9)} camera mixing ${score.cameraMixing.toFixed(3)}, self-consistency ${score.selfConsistency.toFixed(3)}, pair agreement ${score.pairAgreement.toFixed(3)}\n`;
+        `  ${name.padEnd(9)} ${describeScore(score)}\n`;
       io.stdout.write(
         `adapter written to ${options.out}: trained on ${outcome.document.tracks.training} tracks, judged on ${outcome.document.tracks.heldOut} held out ` +
           `(${outcome.candidate.tracks.pairs} confident cross-camera pairs)\n` +
@@ -152,11 +152,9 @@ async function withAdaptation(options: StoreOptions, work: (adaptation: Adaptati
 
 function describeChange(change: AdapterChange): string {
   const version = (n: number) => (n === 0 ? 'none (centred space)' : `version ${n}`);
-  const figures = (score: AdapterScore) =>
-    `camera mixing ${score.cameraMixing.toFixed(3)}, self-consistency ${score.selfConsistency.toFixed(3)}, pair agreement ${score.pairAgreement.toFixed(3)}`;
   const lines = [`${change.action.replace('_', ' ')}: active adapter ${version(change.active)} (was ${version(change.previous)})`];
   if (change.candidate) {
-    lines.push(`  candidate version ${change.candidate.version}: ${figures(change.candidate.score)}`, `  active when it ran:  ${figures(change.candidate.activeScore)}`);
+    lines.push(`  candidate version ${change.candidate.version}: ${describeScore(change.candidate.score)}`, `  active when it ran:  ${describeScore(change.candidate.activeScore)}`);
   }
   return `${lines.join('\n')}\n`;
 }
@@ -193,7 +191,7 @@ export function registerAdaptCommand(program: Command, io: CommandIo = PROCESS_I
           const { score } = version.document;
           lines.push(
             `  version ${version.version}${version.version === status.active ? ' (active)' : ''}: trained ${version.document.trainedAt} on ${version.document.tracks.training} tracks, ` +
-              `${version.activated ? 'activated' : 'kept inactive'}; camera mixing ${score.cameraMixing.toFixed(3)}, self-consistency ${score.selfConsistency.toFixed(3)}, pair agreement ${score.pairAgreement.toFixed(3)}`,
+              `${version.activated ? 'activated' : 'kept inactive'}; ${describeScore(score)}`,
           );
         }
         io.stdout.write(`${lines.join('\n')}\n`);

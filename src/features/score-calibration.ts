@@ -62,8 +62,7 @@ export class ScoreCalibration {
 
   /** s' for a similarity between cameras a and b. */
   calibrate(similarity: number, cameraA: string, cameraB: string): number {
-    const level = this.level(cameraA, cameraB);
-    return level === undefined || level >= 1 ? similarity : (similarity - level) / (1 - level);
+    return calibratedScore(similarity, this.level(cameraA, cameraB));
   }
 
   private levelOf(key: string): number | undefined {
@@ -79,4 +78,9 @@ export class ScoreCalibration {
 
 function pairKey(a: string, b: string): string {
   return a <= b ? `${a}|${b}` : `${b}|${a}`;
+}
+
+/** (s − m)/(1 − m) for a level m (the similarity as it is without one, or when m ≥ 1). */
+export function calibratedScore(similarity: number, level: number | undefined): number {
+  return level === undefined || level >= 1 ? similarity : (similarity - level) / (1 - level);
 }
