@@ -50,3 +50,24 @@ test('crosscam adapt status | run | rollback on a daemon\'s store: the candidate
   const missing = spawnSync(process.execPath, [MAIN, 'adapt', 'status', '--config', path.join(dir, 'nowhere.yaml')], { encoding: 'utf8' });
   assert.notEqual(missing.status, 0);
 });
+
+test('the track log keeps ended person tracks only, trims itself to its bound as it records, and returns the most recent oldest first', async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'crosscam-track-log-'));
+  const store = openStateStore({ path: dir, mapSizeMb: 64 });
+  t.after(async () => {
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  const log = new AdaptationTrackLog({ store, maxTracks: 150, objectClass: 'person' });
+  const embedding = Float32Array.of(1, 0);
+  const event = (i: number, type = 'end', objectClass = 'person') => ({ type, sighting: { cameraId: 'A', trackId: i, objectClass, firstSeenAt: i * 10, lastSeenAt: i * 10 + 5 }, embedding });
+  await log.record(event(-1, 'update'));
+  await log.record(event(-2, 'end', 'car'));
+  assert.equal(log.count, 0);
+  for (let i = 0; i < 200; i++) await log.record(event(i));
+  // Trimmed at the 200th record: the 50 oldest are gone.
+  assert.equal(log.count, 150);
+  const recent = log.recent(3);
+  assert.deepEqual(recent.map((track) => track.key), ['A#197@1970', 'A#198@1980', 'A#199@1990']);
+  assert.deepEqual([...recent[0]!.embedding], [1, 0]);
+});

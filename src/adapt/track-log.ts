@@ -2,7 +2,8 @@
  * The adaptation's training data: every ended track with an embedding, as the camera pipeline
  * gave it (camera, time span, raw embedding and the embeddings of its two halves), kept in
  * LMDB in time order so the nightly run trains on the site's recent tracks. No labels, no
- * identities: only what the cameras saw. The oldest are dropped beyond `maxTracks`.
+ * identities: only what the cameras saw. The oldest are dropped beyond `maxTracks` (checked every
+ * TRIM_EVERY records, so a busy day cannot grow the log past its bound until the night's run).
  */
 import { openDatabase, type Database, type RootDatabase } from '../core/state-store.js';
 import { vectorBytes, vectorFromBytes } from '../core/vectors.js';
@@ -25,8 +26,12 @@ interface StoredTrack {
   halves?: [Uint8Array, Uint8Array];
 }
 
+/** Records between two trims. */
+const TRIM_EVERY = 100;
+
 export class AdaptationTrackLog {
   private readonly db: Database<StoredTrack, [number, string]>;
+  private recorded = 0;
 
   constructor(private readonly options: { store: RootDatabase; maxTracks: number; objectClass: string }) {
     this.db = openDatabase(options.store, { name: 'adapt-tracks' });
@@ -45,6 +50,7 @@ export class AdaptationTrackLog {
       embedding: vectorBytes(embedding),
       ...(halves ? { halves: [vectorBytes(halves[0]), vectorBytes(halves[1])] as [Uint8Array, Uint8Array] } : {}),
     });
+    if (++this.recorded % TRIM_EVERY === 0) this.trim();
   }
 
   get count(): number {
