@@ -137,6 +137,8 @@ export class Adaptation {
 
   private async train(): Promise<AdapterChange> {
     const { trackLog, versions, config, logger } = this.options;
+    // Epoch 0 until the first ends: the pair directions and the first pseudo-labels come before it.
+    this.progress = { epoch: 0, epochs: config.epochs };
     trackLog.trim();
     const tracks = trackLog.recent();
     const needed = 2 * config.held_out_every;
