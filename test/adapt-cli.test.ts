@@ -5,6 +5,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadAdapterFile } from '../src/adapt/adapter-file.js';
 import { AdaptationTrackLog } from '../src/adapt/track-log.js';
 import { ExitCode } from '../src/core/exit-codes.js';
 import { openStateStore } from '../src/core/state-store.js';
@@ -70,4 +71,38 @@ test('the track log keeps ended person tracks only, trims itself to its bound as
   const recent = log.recent(3);
   assert.deepEqual(recent.map((track) => track.key), ['A#197@1970', 'A#198@1980', 'A#199@1990']);
   assert.deepEqual([...recent[0]!.embedding], [1, 0]);
+});
+
+test('crosscam adapt train: an adapter from an eval recording\'s unlabelled tracks, judged on its held-out slice; too few tracks are refused', async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'crosscam-adapt-train-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const events = syntheticSite().map((track) => ({
+    at: track.start + 5000,
+    kind: 'track',
+    event: {
+      type: 'end',
+      sighting: { cameraId: track.cameraId, trackId: track.trackId, objectClass: 'person', firstSeenAt: track.start, lastSeenAt: track.start + 5000 },
+      zones: [],
+      at: track.start + 5000,
+      embedding: [...track.embedding],
+      halves: track.halves.map((half) => [...half]),
+    },
+  }));
+  const recording = (list: unknown[]) => JSON.stringify({ format: 'crosscam-tracks/1', cameras: [], sourceFps: 10, step: 2, decoded: 0, processedFrames: [], observations: [], events: list });
+  await writeFile(path.join(dir, 'tracks.json'), recording(events));
+  const out = path.join(dir, 'adapter.json');
+  const run = spawnSync(process.execPath, [MAIN, 'adapt', 'train', '--from-tracks', path.join(dir, 'tracks.json'), '--out', out, '--json'], { encoding: 'utf8' });
+  assert.equal(run.status, 0, run.stderr);
+  const summary = JSON.parse(run.stdout);
+  assert.deepEqual(summary.tracks, { training: summary.tracks.training, heldOut: 120 - summary.tracks.training });
+  assert.equal(summary.beatsBaseline, true, 'the synthetic shift is what the adapter removes');
+  assert.match(run.stderr, /^epoch 1\/3: loss /m);
+  const { adapter, document } = await loadAdapterFile(out);
+  assert.deepEqual({ dimension: adapter.dimension, rank: adapter.rank }, { dimension: 16, rank: 4 });
+  assert.deepEqual(document.score, summary.candidate);
+
+  await writeFile(path.join(dir, 'few.json'), recording(events.slice(0, 4)));
+  const few = spawnSync(process.execPath, [MAIN, 'adapt', 'train', '--from-tracks', path.join(dir, 'few.json'), '--out', out], { encoding: 'utf8' });
+  assert.equal(few.status, ExitCode.DATA);
+  assert.match(few.stderr, /holds 4 tracks with an embedding: too few/);
 });

@@ -26,9 +26,8 @@ import { ExitCode } from '../core/exit-codes.js';
 import { createLogger } from '../core/logger.js';
 import { OperatorError } from '../core/operator-error.js';
 import { readConfigFile } from '../pipeline/setup.js';
-import { openGallery } from '../service/identity.js';
+import { openCameraCentring, openGallery } from '../service/identity.js';
 import { openStateStore } from '../core/state-store.js';
-import { CameraCentring } from '../features/camera-centring.js';
 import { loadRecording, type TrackRecording } from '../eval/cross-camera-eval.js';
 import { parseSetting, readBaseConfig } from './eval-command.js';
 import { PROCESS_IO, type CommandIo } from './progress.js';
@@ -81,14 +80,7 @@ async function trainCommand(io: CommandIo, options: TrainOptions): Promise<void>
   const statsDir = await mkdtemp(path.join(os.tmpdir(), 'crosscam-adapt-'));
   const store = openStateStore({ path: statsDir, mapSizeMb: 64 });
   try {
-    const centring = new CameraCentring({
-      store,
-      enabled: features.camera_centring.enabled,
-      warmupTracks: features.camera_centring.warmup_tracks,
-      siteWarmupTracks: features.camera_centring.site_warmup_tracks,
-      windowTracks: features.camera_centring.window_tracks,
-      clip: features.camera_centring.clip,
-    });
+    const centring = openCameraCentring(features, store);
     for (const track of tracks) centring.observe(track.cameraId, track.embedding);
     const outcome = runAdaptation({
       tracks,

@@ -5,7 +5,7 @@
  * evaluation and the gallery commands build them with the same functions, so they see the
  * daemon's own decisions and space.
  */
-import type { CrosscamConfig } from '../config/schema.js';
+import type { CrosscamConfig, FeaturesConfig } from '../config/schema.js';
 import type { Logger } from '../core/logger.js';
 import type { RootDatabase } from '../core/state-store.js';
 import { OBJECT_CLASSES } from '../core/types.js';
@@ -55,18 +55,7 @@ export function openGallery(
   store: RootDatabase,
   logger?: Logger,
 ): { space: FeatureSpace; gallery: Gallery } {
-  const centring = config.features.camera_centring;
-  const space = new FeatureSpace({
-    centring: new CameraCentring({
-      store,
-      enabled: centring.enabled,
-      warmupTracks: centring.warmup_tracks,
-      siteWarmupTracks: centring.site_warmup_tracks,
-      windowTracks: centring.window_tracks,
-      clip: centring.clip,
-    }),
-    republishDistance: REPUBLISH_DISTANCE,
-  });
+  const space = new FeatureSpace({ centring: openCameraCentring(config.features, store), republishDistance: REPUBLISH_DISTANCE });
   const gallery = new Gallery({
     store,
     space,
@@ -86,6 +75,19 @@ export function openGallery(
       : {}),
   });
   return { space, gallery };
+}
+
+/** The camera statistics in `store`, with the config's camera_centring settings. */
+export function openCameraCentring(features: FeaturesConfig, store: RootDatabase): CameraCentring {
+  const centring = features.camera_centring;
+  return new CameraCentring({
+    store,
+    enabled: centring.enabled,
+    warmupTracks: centring.warmup_tracks,
+    siteWarmupTracks: centring.site_warmup_tracks,
+    windowTracks: centring.window_tracks,
+    clip: centring.clip,
+  });
 }
 
 export function matcherOptions(config: Pick<CrosscamConfig, 'features' | 'matching' | 'topology'>, gallery: Gallery, store: RootDatabase): MatcherOptions {
