@@ -169,3 +169,21 @@ test('pair calibration: (s − m)/(1 − m) with the pair median, its kind stand
   close(reopened.level('A', 'B')!, 0.9);
   assert.equal(median([3, 1, 2, 4]), 2.5);
 });
+
+test('pair calibration under a new adapter: its samples start anew, the version is kept across a restart, the same version keeps them', async (t) => {
+  const db = await store(t);
+  const options = { store: db, enabled: true, window: 5, minSamples: 3 };
+  const calibration = new ScoreCalibration(options);
+  calibration.observe('A', 'B', [0.1, 0.3, 0.2]);
+  calibration.useAdapterVersion(0);
+  close(calibration.level('A', 'B')!, 0.2, 1e-6);
+  calibration.useAdapterVersion(2);
+  assert.equal(calibration.level('A', 'B'), undefined, 'measured in the old space: dropped');
+  calibration.observe('A', 'B', [0.4, 0.5, 0.6]);
+  const reopened = new ScoreCalibration(options);
+  close(reopened.level('A', 'B')!, 0.5, 1e-6);
+  reopened.useAdapterVersion(2);
+  close(reopened.level('A', 'B')!, 0.5, 1e-6);
+  reopened.useAdapterVersion(0);
+  assert.equal(new ScoreCalibration(options).level('A', 'B'), undefined, 'a rollback starts anew too, and it is stored');
+});

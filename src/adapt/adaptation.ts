@@ -49,6 +49,8 @@ export interface AdaptationOptions {
   config: AdaptConfig;
   logger: Logger;
   onChange?: (change: AdapterChange) => void;
+  /** After the space took the store's active version (0: none), at start and at every change. */
+  onApplied?: (version: number) => void;
   now?: () => number;
   /** Train in a worker thread at this nice value (the daemon); undefined: on the caller's thread (a CLI command). */
   worker?: { nice: number };
@@ -93,6 +95,7 @@ export class Adaptation {
     if (active === this.loaded) return false;
     space.useAdapter(versions.active()?.adapter);
     this.loaded = active;
+    this.options.onApplied?.(active);
     return true;
   }
 
@@ -207,7 +210,7 @@ export class Adaptation {
  */
 export function openAdaptation(
   config: AdaptConfig,
-  deps: { store: RootDatabase; space: AdaptedSpace; logger: Logger; onChange?: (change: AdapterChange) => void; inWorker: boolean },
+  deps: { store: RootDatabase; space: AdaptedSpace; logger: Logger; onChange?: (change: AdapterChange) => void; onApplied?: (version: number) => void; inWorker: boolean },
 ): { adaptation: Adaptation; trackLog: AdaptationTrackLog } {
   const trackLog = new AdaptationTrackLog({ store: deps.store, maxTracks: config.max_tracks, objectClass: 'person' });
   const adaptation = new Adaptation({
@@ -217,6 +220,7 @@ export function openAdaptation(
     config,
     logger: deps.logger,
     ...(deps.onChange ? { onChange: deps.onChange } : {}),
+    ...(deps.onApplied ? { onApplied: deps.onApplied } : {}),
     ...(deps.inWorker ? { worker: { nice: config.nice } } : {}),
   });
   return { adaptation, trackLog };

@@ -12,7 +12,8 @@
  * so that 0 is a typical stranger and 1 identical, for every pair. Until a pair has enough
  * samples the pooled level of its kind (same camera, or across cameras) stands in; until that
  * exists, similarities are compared as they are. Samples are kept in LMDB (the last `window` per
- * pair), written in the caller's transaction.
+ * pair), written in the caller's transaction, with the version of the on-site adapter they were
+ * measured under: a new adapter changes every similarity, so its samples start anew.
  */
 import { openDatabase, type Database, type RootDatabase } from '../core/state-store.js';
 import { median } from '../core/statistics.js';
@@ -28,15 +29,33 @@ export interface ScoreCalibrationOptions {
 
 const SAME = '*same';
 const CROSS = '*cross';
+/** Key of the adapter version the samples were measured under (not a pair). */
+const ADAPTER = '*adapter';
 
 export class ScoreCalibration {
   private readonly db: Database<number[], string>;
   private readonly samples = new Map<string, number[]>();
   private readonly levels = new Map<string, number>();
+  private adapterVersion = 0;
 
   constructor(private readonly options: ScoreCalibrationOptions) {
     this.db = openDatabase(options.store, { name: 'feature-pair-levels' });
-    for (const { key, value } of this.db.getRange()) this.samples.set(key, value);
+    for (const { key, value } of this.db.getRange()) {
+      if (key === ADAPTER) this.adapterVersion = value[0] ?? 0;
+      else this.samples.set(key, value);
+    }
+  }
+
+  /** The matching space now uses adapter `version` (0: none): samples measured under another are dropped. */
+  useAdapterVersion(version: number): void {
+    if (version === this.adapterVersion) return;
+    this.db.transactionSync(() => {
+      for (const key of this.samples.keys()) this.db.removeSync(key);
+      this.db.putSync(ADAPTER, [version]);
+    });
+    this.samples.clear();
+    this.levels.clear();
+    this.adapterVersion = version;
   }
 
   get enabled(): boolean {

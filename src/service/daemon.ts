@@ -102,7 +102,7 @@ export class Daemon {
     });
     const store = openStateStore({ path: config.gallery.path, mapSizeMb: config.gallery.map_size_mb });
     // The publish stage exists once the publisher does, which needs the gallery: bound late.
-    const { space, gallery, matcher, matchStage, storage } = createIdentityStage(config, {
+    const { space, calibration, gallery, matcher, matchStage, storage } = createIdentityStage(config, {
       store,
       bus,
       logger,
@@ -110,7 +110,15 @@ export class Daemon {
       storage: surface.snapshots ? { snapshots: surface.snapshots } : {},
     });
     if (storage === undefined) throw new Error('the identity stage was opened without its storage guard');
-    const { adaptation, trackLog } = openAdaptation(config.adapt, { store, space, logger, onChange: (change) => bus.emit('adapterChanged', change), inWorker: true });
+    const { adaptation, trackLog } = openAdaptation(config.adapt, {
+      store,
+      space,
+      logger,
+      onChange: (change) => bus.emit('adapterChanged', change),
+      // A new adapter changes every similarity: the pair medians are measured anew in its space.
+      onApplied: (version) => calibration?.useAdapterVersion(version),
+      inWorker: true,
+    });
     // A restart keeps the active adapter.
     adaptation.sync();
     bus.on('track', 'adapt', (event) => {

@@ -38,6 +38,8 @@ export interface IdentityStageDeps {
 
 export interface IdentityStage {
   space: FeatureSpace;
+  /** Undefined when features.pair_calibration is off. */
+  calibration: ScoreCalibration | undefined;
   gallery: Gallery;
   matcher: Matcher;
   matchStage: MatchStage;
@@ -90,14 +92,17 @@ export function openCameraCentring(features: FeaturesConfig, store: RootDatabase
   });
 }
 
-export function matcherOptions(config: Pick<CrosscamConfig, 'features' | 'matching' | 'topology'>, gallery: Gallery, store: RootDatabase): MatcherOptions {
+/** The camera-pair score calibration in `store`, undefined when the config turns it off. */
+function openScoreCalibration(features: FeaturesConfig, store: RootDatabase): ScoreCalibration | undefined {
+  const calibration = features.pair_calibration;
+  return calibration.enabled ? new ScoreCalibration({ store, enabled: true, window: calibration.window, minSamples: calibration.min_samples }) : undefined;
+}
+
+function matcherOptions(config: Pick<CrosscamConfig, 'matching' | 'topology'>, gallery: Gallery, calibration: ScoreCalibration | undefined): MatcherOptions {
   const { matching } = config;
-  const calibration = config.features.pair_calibration;
   return {
     gallery,
-    ...(calibration.enabled
-      ? { calibration: new ScoreCalibration({ store, enabled: true, window: calibration.window, minSamples: calibration.min_samples }) }
-      : {}),
+    ...(calibration ? { calibration } : {}),
     classes: Object.fromEntries(
       OBJECT_CLASSES.map((objectClass) => [objectClass, { threshold: matching.classes[objectClass].threshold, minMargin: matching.classes[objectClass].min_margin }]),
     ) as MatcherOptions['classes'],
@@ -116,7 +121,8 @@ export function matcherOptions(config: Pick<CrosscamConfig, 'features' | 'matchi
 
 export function createIdentityStage(config: CrosscamConfig, deps: IdentityStageDeps): IdentityStage {
   const { space, gallery } = openGallery(config, deps.store, deps.logger);
-  const matcher = new Matcher({ ...matcherOptions(config, gallery, deps.store), ...(deps.now ? { now: deps.now } : {}) });
+  const calibration = openScoreCalibration(config.features, deps.store);
+  const matcher = new Matcher({ ...matcherOptions(config, gallery, calibration), ...(deps.now ? { now: deps.now } : {}) });
   const storage = deps.storage
     ? new StorageGuard({
         store: deps.store,
@@ -134,5 +140,5 @@ export function createIdentityStage(config: CrosscamConfig, deps: IdentityStageD
     ...(deps.announce ? { announce: deps.announce } : {}),
     ...(storage ? { storage } : {}),
   });
-  return { space, gallery, matcher, matchStage, storage };
+  return { space, calibration, gallery, matcher, matchStage, storage };
 }
