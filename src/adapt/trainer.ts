@@ -17,7 +17,7 @@
 import type { AdaptConfig } from '../config/adapt-schema.js';
 import { gaussianRandom, uniformRandom } from '../core/random.js';
 import { ResidualAdapter } from './residual-adapter.js';
-import { clusterLoss, domainLoss, mmdLoss, rows, sampleLoss, unitDirections, type DomainClassifier, type Rows } from './losses.js';
+import { clusterLoss, domainLoss, mmdLoss, rows, sampleLoss, unitDirections, type DomainClassifier, type DomainLossGradient, type Rows } from './losses.js';
 import { clusterTracks, crossCameraPairs, entropySplit, identitySampling, type ClusterOptions, type PseudoLabels, type TrackSpan } from './pseudo-labels.js';
 
 /** One unlabelled track of the site, as the trainer sees it. */
@@ -239,12 +239,14 @@ class Adam {
 const DOMAIN_FIT_STEPS = 25;
 const DOMAIN_LEARNING_RATE = 1;
 
+/** One gradient step of the domain classifier. */
+function stepDomainClassifier(classifier: DomainClassifier, term: DomainLossGradient): void {
+  for (let t = 0; t < classifier.weights.length; t++) classifier.weights[t]! -= DOMAIN_LEARNING_RATE * term.weightGradient[t]!;
+  for (let t = 0; t < classifier.bias.length; t++) classifier.bias[t]! -= DOMAIN_LEARNING_RATE * term.biasGradient[t]!;
+}
+
 function fitDomainClassifier(classifier: DomainClassifier, features: Rows, domains: Int32Array, steps: number): void {
-  for (let s = 0; s < steps; s++) {
-    const term = domainLoss(features, domains, classifier);
-    for (let t = 0; t < classifier.weights.length; t++) classifier.weights[t]! -= DOMAIN_LEARNING_RATE * term.weightGradient[t]!;
-    for (let t = 0; t < classifier.bias.length; t++) classifier.bias[t]! -= DOMAIN_LEARNING_RATE * term.biasGradient[t]!;
-  }
+  for (let s = 0; s < steps; s++) stepDomainClassifier(classifier, domainLoss(features, domains, classifier));
 }
 
 /** Rows of `source` picked by `indices`. */
@@ -355,8 +357,8 @@ export function trainAdapter(
       const labels = Int32Array.from(picked, (sample) => pseudo!.labels[sampleTrack[sample]!]!);
       const weights = Float64Array.from(picked, (sample) => pseudo!.weights[sampleTrack[sample]!]!);
       const domains = Int32Array.from(picked, (sample) => sampleDomains[sample]!);
-      const current = forward(u, v, rank, inputs).features;
-      const domainTerm = domainLoss(current, domains, classifier);
+      // The domain classifier and its directions ĝ serve L_s only.
+      const domainTerm = options.weights.sample > 0 ? domainLoss(forward(u, v, rank, inputs).features, domains, classifier) : undefined;
       const alignPicked = samplesOfDomain.flatMap((members) =>
         Array.from({ length: Math.min(options.alignSamplesPerCamera, members.length) }, () => members[Math.floor(random() * members.length)]!),
       );
@@ -364,14 +366,13 @@ export function trainAdapter(
         inputs,
         labels,
         weights,
-        directions: unitDirections(domainTerm.gradient, picked.length, d),
+        directions: domainTerm ? unitDirections(domainTerm.gradient, picked.length, d) : rows(picked.length, d),
         align: { inputs: pick(sampleInputs, alignPicked), domains: Int32Array.from(alignPicked, (sample) => sampleDomains[sample]!) },
       };
       const result = batchObjective(u, v, rank, batch, memory, settings);
       adamU.step(result.gradU);
       adamV.step(result.gradV);
-      for (let t = 0; t < classifier.weights.length; t++) classifier.weights[t]! -= DOMAIN_LEARNING_RATE * domainTerm.weightGradient[t]!;
-      for (let t = 0; t < classifier.bias.length; t++) classifier.bias[t]! -= DOMAIN_LEARNING_RATE * domainTerm.biasGradient[t]!;
+      if (domainTerm) stepDomainClassifier(classifier, domainTerm);
       updateMemory(memory, result.features, labels, options.memoryMomentum);
       sums.loss += result.loss / steps;
       sums.sample += result.terms.sample / steps;
