@@ -131,6 +131,7 @@ test('defaults fill every section of a minimal config', () => {
   assert.equal(config.matching.online_merge, true);
   assert.deepEqual(config.features, {
     camera_centring: { enabled: true, warmup_tracks: 10, site_warmup_tracks: 10, window_tracks: 500, clip: 2.5 },
+    colour_normalisation: { enabled: false, method: 'histogram', warmup_crops: 100, window_crops: 5000 },
     pair_calibration: { enabled: true, window: 400, min_samples: 20 },
   });
   assert.deepEqual(config.topology, []);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Box } from '../src/core/geometry.js';
-import { CropPreprocessor, type CropPreprocessSpec } from '../src/embed/crop-preprocess.js';
+import { COLOUR_TABLE_SIZE, CropPreprocessor, identityColourTable, type CropPreprocessSpec } from '../src/embed/crop-preprocess.js';
 
 /** Deterministic RGB test image with smooth and sharp structure in every channel. */
 function syntheticImage(width: number, height: number): Uint8Array {
@@ -121,4 +121,40 @@ test('normalisation and channel order follow the contract (bgr, pixel scale, mea
   const a = (await pre.run({ width: 2, height: 2, data }, [{ x1: 0, y1: 0, x2: 2, y2: 2 }])).data as Float32Array;
   for (let c = 0; c < 3; c++) for (let k = 0; k < 4; k++) assert.ok(Math.abs(a[c * 4 + k]! - expected[c]!) < 1e-5);
   await pre.release();
+});
+
+test('a colour table maps every crop level before normalisation; the identity table changes nothing', async () => {
+  const width = 40;
+  const height = 36;
+  const frame = { width, height, data: syntheticImage(width, height) };
+  const boxes: Box[] = [
+    { x1: 0, y1: 0, x2: width, y2: height },
+    { x1: 3.5, y1: 2.25, x2: 21, y2: 30.5 },
+  ];
+  const plain = await CropPreprocessor.create(RAW, 2);
+  const mapped = await CropPreprocessor.create({ ...RAW, colourTable: true }, 2);
+  const want = Float32Array.from((await plain.run(frame, boxes)).data as Float32Array);
+  // No table and the identity table: the same crops, levels rounded to the nearest table entry.
+  assert.ok(maxAbsDiff((await mapped.run(frame, boxes)).data as Float32Array, want) <= 0.5 + 1e-3);
+  assert.ok(maxAbsDiff((await mapped.run(frame, boxes, 0, identityColourTable())).data as Float32Array, want) <= 0.5 + 1e-3);
+  // R inverted, G halved, B + 10 (clamped at 255): each a known function of the rounded level.
+  const table = new Float32Array(COLOUR_TABLE_SIZE);
+  for (let v = 0; v < 256; v++) {
+    table[v] = 255 - v;
+    table[256 + v] = v / 2;
+    table[512 + v] = Math.min(255, v + 10);
+  }
+  const got = (await mapped.run(frame, boxes, 0, table)).data as Float32Array;
+  const plane = 16 * 8;
+  for (let i = 0; i < want.length; i++) {
+    const channel = Math.floor(i / plane) % 3;
+    // Round half to even, as ONNX Round does.
+    const raw = want[i]!;
+    const level = Math.abs(raw - Math.floor(raw) - 0.5) < 1e-4 ? 2 * Math.round(raw / 2) : Math.round(raw);
+    const expected = channel === 0 ? 255 - level : channel === 1 ? level / 2 : Math.min(255, level + 10);
+    assert.ok(Math.abs(got[i]! - expected) < 1e-3, `value ${i} (channel ${channel}, level ${level}): ${got[i]} instead of ${expected}`);
+  }
+  await assert.rejects(mapped.run(frame, boxes, 0, new Float32Array(10)), /colour table has 768 entries/);
+  await plain.release();
+  await mapped.release();
 });

@@ -1,7 +1,7 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
@@ -130,4 +130,50 @@ test('the second camera sees the source through the shift filter', async (t) => 
     report.cameras.map((c) => c.filter),
     ['crop=160:240:0:0:exact=1', 'crop=160:240:160:0:exact=1,hue=h=90'],
   );
+});
+
+test('colour normalisation in the eval: the brighter camera is mapped towards the site, what it learnt is saved and can start a later run', async (t) => {
+  const { video, dir } = await setUp(t);
+  const seen: { camera: string; table: Float32Array | undefined }[] = [];
+  const spying = {
+    ...models,
+    embedders: {
+      person: {
+        embed: (frame: Frame, boxes: readonly Box[], embedOptions: { colourTable?: Float32Array } = {}) => {
+          seen.push({ camera: frame.cameraId, table: embedOptions.colourTable });
+          return models.embedders.person.embed(frame, boxes);
+        },
+      },
+    },
+  };
+  const colourConfig = {
+    features: {
+      camera_centring: { site_warmup_tracks: 6, warmup_tracks: 2 },
+      pair_calibration: { enabled: false },
+      colour_normalisation: { enabled: true, method: 'affine', warmup_crops: 3 },
+    },
+  };
+  const saved = path.join(dir, 'colour-tracks.json');
+  await runCrossCameraEvaluation(
+    options(video, { models: spying, baseConfig: colourConfig, split: { axis: 'x', at: 0.5, shift: 'eq=brightness=0.2' }, saveTracks: saved }),
+  );
+  const recording = JSON.parse(await readFile(saved, 'utf8')) as { colour?: Record<string, { crops: number; histogram: number[] }> };
+  assert.deepEqual(Object.keys(recording.colour ?? {}).sort(), ['left', 'right']);
+  const meanLevel = (histogram: number[]) => histogram.slice(0, 256).reduce((sum, share, level) => sum + share * level, 0);
+  const grey = meanLevel(recording.colour!.left!.histogram);
+  const brighter = meanLevel(recording.colour!.right!.histogram);
+  assert.ok(brighter > grey + 20, `the shift brightens the right camera (${grey} → ${brighter})`);
+  // Before both cameras have their crops, no table; once they have, the right camera's level moves down towards the site's.
+  assert.equal(seen[0]!.table, undefined);
+  const lastRight = seen.filter((s) => s.camera === 'right').at(-1)!.table!;
+  const level = Math.round(brighter);
+  assert.ok(lastRight[level]! < level - 5 && lastRight[level]! > grey, `right level ${level} → ${lastRight[level]}`);
+
+  // A run started from those distributions has the tables from its first crop on.
+  seen.length = 0;
+  await runCrossCameraEvaluation(
+    options(video, { models: spying, baseConfig: colourConfig, split: { axis: 'x', at: 0.5, shift: 'eq=brightness=0.2' }, colourFrom: saved }),
+  );
+  assert.ok(seen[0]!.table !== undefined);
+  await assert.rejects(runCrossCameraEvaluation(options(video, { colourFrom: saved })), /needs features.colour_normalisation.enabled/);
 });

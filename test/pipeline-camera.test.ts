@@ -133,3 +133,31 @@ test('a track keeps the wall-clock start it was first reported with, however fra
   starts.add(ended[0].firstSeenAt);
   assert.equal(starts.size, 1, `one start time, got ${[...starts].join(', ')}`);
 });
+
+test('crops go through the camera colour table, and person crops (not vehicles) teach the camera colour', async () => {
+  const table = new Float32Array(768);
+  const observed: { cameraId: string; boxes: Box[] }[] = [];
+  const colour = {
+    table: (cameraId: string) => (cameraId === 'gate' ? table : undefined),
+    observe: (cameraId: string, _frame: unknown, boxes: readonly Box[]) => void observed.push({ cameraId, boxes: [...boxes] }),
+  };
+  const tables: (Float32Array | undefined)[] = [];
+  const embed = async (_frame: Frame, boxes: readonly Box[], options: { colourTable?: Float32Array } = {}) => {
+    tables.push(options.colourTable);
+    return boxes.map(() => Float32Array.of(1, 0, 0, 0));
+  };
+  const car = (x: number): Detection => ({ box: { x1: x, y1: 300, x2: x + 120, y2: 380 }, score: 0.9, objectClass: 'car' });
+  const pipeline = new CameraPipeline({
+    cameraId: 'gate',
+    detector: scriptedDetector((i) => (i < 5 ? [person(100 + 5 * i, 50), car(400 + 5 * i)] : [])),
+    embedders: { person: { embed }, car: { embed } },
+    filter: FILTER,
+    tracker: { confirmHits: 1 },
+    bestCrops: 5,
+    minCropQuality: 0,
+    colour,
+  });
+  await run(pipeline, 5);
+  assert.ok(tables.length >= 2 && tables.every((t) => t === table), 'every embedding call had the camera table');
+  assert.ok(observed.length > 0 && observed.every((o) => o.cameraId === 'gate' && o.boxes.length === 1 && o.boxes[0]!.x1 < 300), 'person boxes only');
+});

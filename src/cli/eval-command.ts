@@ -189,6 +189,7 @@ interface CrossCameraEvalCommandOptions {
   modelsDir?: string;
   saveTracks?: string;
   fromTracks?: string;
+  colourFrom?: string;
   transit?: { minS: number; maxS: number };
   reference?: boolean;
   adapter?: string;
@@ -256,6 +257,7 @@ async function evaluateCrossCameraCommand(io: CommandIo, options: CrossCameraEva
       ...(options.transit !== undefined ? { transit: options.transit } : {}),
       ...(options.reference ? { reference: true } : {}),
       ...(options.fromTracks !== undefined ? { fromTracks: options.fromTracks } : {}),
+      ...(options.colourFrom !== undefined ? { colourFrom: options.colourFrom } : {}),
       ...(options.adapter !== undefined ? { adapter: (await loadAdapterFile(options.adapter).catch(asConfigError)).adapter } : {}),
       logger,
       onProgress: (frame, lastFrame) => progress.update(frame, lastFrame),
@@ -370,6 +372,7 @@ export function registerEvalCommand(program: Command, io: EvalCommandIo = PROCES
     .option('--reference', 'also report a reference of what the features give: each track linked to its nearest earlier track of the other camera, with oracle camera means and final embeddings, at the best threshold with precision ≥ 0.9')
     .option('--save-tracks <file>', 'write the tracks the vision stages produced (events and boxes) to this file')
     .option('--from-tracks <file>', 'skip the vision stages: re-run the identity stage on tracks saved by --save-tracks (their video, split and fps apply)')
+    .option('--colour-from <file>', "start the cameras' colour normalisation from what the run that saved these tracks (--save-tracks) learnt: a site's steady state")
     .option('--adapter <file>', 'match through this on-site adapter (written by crosscam adapt train)')
     .option('--models-dir <dir>', 'models directory (default: config models.dir, $CROSSCAM_MODELS_DIR or /var/lib/crosscam/models)')
     .action((options: CrossCameraEvalCommandOptions) => evaluateCrossCameraCommand(io, options));

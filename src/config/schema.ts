@@ -305,6 +305,16 @@ export const featuresSchema = z.strictObject({
       clip: z.number().gt(0).default(2.5),
     })
     .prefault({}),
+  // Each camera's colours (inside person crops) are mapped onto the site's before re-ID
+  // (src/colour/). Off by default: on PETS09 it helped one scene and hurt the other (docs/accuracy.md).
+  colour_normalisation: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      method: z.enum(['histogram', 'affine']).default('histogram'),
+      warmup_crops: z.int().min(1).default(100),
+      window_crops: z.int().min(10).default(5000),
+    })
+    .prefault({}),
   // Similarities are compared as (s − m)/(1 − m), m = the camera pair's median between different people.
   pair_calibration: z
     .strictObject({

@@ -27,10 +27,26 @@ export interface CropPreprocessSpec {
   /** Per-channel mean and std in the model's channel order, applied after pixelScale. */
   mean: readonly [number, number, number];
   std: readonly [number, number, number];
+  /**
+   * The graph takes a colour table (COLOUR_TABLE_SIZE values: 256 per frame channel, R then G
+   * then B, in 0..255) through which every crop pixel is mapped before mean/std, the
+   * camera's colour normalisation (src/colour/); levels are rounded to the nearest entry.
+   */
+  colourTable?: boolean;
+}
+
+/** Entries of a colour table: 256 levels for each of the frame's three channels. */
+export const COLOUR_TABLE_SIZE = 3 * 256;
+
+/** The table that leaves every level as it is. */
+export function identityColourTable(): Float32Array {
+  const table = new Float32Array(COLOUR_TABLE_SIZE);
+  for (let i = 0; i < COLOUR_TABLE_SIZE; i++) table[i] = i % 256;
+  return table;
 }
 
 /** Names of the preprocessing graph's inputs and output. */
-const CROP_GRAPH = { frame: 'frame', rois: 'rois', batchIndices: 'batch_indices', output: 'crops' } as const;
+const CROP_GRAPH = { frame: 'frame', rois: 'rois', batchIndices: 'batch_indices', colourTable: 'colour_table', output: 'crops' } as const;
 
 /** RoiAlign gained coordinate_transformation_mode (half_pixel) in opset 16. */
 const CROP_GRAPH_OPSET = 17;
@@ -56,6 +72,18 @@ export function buildCropPreprocessModel(spec: CropPreprocessSpec): Uint8Array {
     },
   ];
   let current = 'resized';
+  if (spec.colourTable) {
+    // table[c·256 + v] at level v of channel c, the level rounded (half a level at most: far
+    // below camera noise, at a third of the cost of interpolating between two entries).
+    nodes.push(
+      { op: 'Clip', inputs: [current, 'level_min', 'level_max'], outputs: ['levels'] },
+      { op: 'Round', inputs: ['levels'], outputs: ['levels_rounded'] },
+      { op: 'Cast', inputs: ['levels_rounded'], outputs: ['level_index'], attributes: { to: attr.int(7) } },
+      { op: 'Add', inputs: ['level_index', 'channel_base'], outputs: ['table_index'] },
+      { op: 'Gather', inputs: [CROP_GRAPH.colourTable, 'table_index'], outputs: ['mapped'], attributes: { axis: attr.int(0) } },
+    );
+    current = 'mapped';
+  }
   if (spec.channelOrder === 'bgr') {
     nodes.push({ op: 'Gather', inputs: [current, 'bgr_order'], outputs: ['reordered'], attributes: { axis: attr.int(1) } });
     current = 'reordered';
@@ -71,10 +99,18 @@ export function buildCropPreprocessModel(spec: CropPreprocessSpec): Uint8Array {
       { name: CROP_GRAPH.frame, type: 'uint8', dims: [1, 'height', 'width', 3] },
       { name: CROP_GRAPH.rois, type: 'float32', dims: ['crops', 4] },
       { name: CROP_GRAPH.batchIndices, type: 'int64', dims: ['crops'] },
+      ...(spec.colourTable ? [{ name: CROP_GRAPH.colourTable, type: 'float32', dims: [COLOUR_TABLE_SIZE] } as const] : []),
     ],
     outputs: [{ name: CROP_GRAPH.output, type: 'float32', dims: ['crops', 3, h, w] }],
     initializers: [
       ...(spec.channelOrder === 'bgr' ? [{ name: 'bgr_order', type: 'int64', dims: [3], values: [2, 1, 0] } as const] : []),
+      ...(spec.colourTable
+        ? ([
+            { name: 'level_min', type: 'float32', dims: [], values: [0] },
+            { name: 'level_max', type: 'float32', dims: [], values: [255] },
+            { name: 'channel_base', type: 'int64', dims: [1, 3, 1, 1], values: [0, 256, 512] },
+          ] as const)
+        : []),
       { name: 'scale', type: 'float32', dims: [1, 3, 1, 1], values: spec.std.map((s) => spec.pixelScale / s) },
       { name: 'offset', type: 'float32', dims: [1, 3, 1, 1], values: spec.mean.map((m, c) => -m / spec.std[c]!) },
     ],
@@ -93,6 +129,7 @@ export class CropPreprocessor {
   private readonly output: Float32Array;
   private readonly cropSize: number;
   private readonly staging = new StagingBuffer();
+  private readonly identityTable: Float32Array | undefined;
 
   private constructor(
     private readonly session: ort.InferenceSession,
@@ -104,6 +141,7 @@ export class CropPreprocessor {
     this.batchIndices = new BigInt64Array(maxCrops);
     this.cropSize = 3 * spec.outputHeight * spec.outputWidth;
     this.output = new Float32Array(maxCrops * this.cropSize);
+    this.identityTable = spec.colourTable ? identityColourTable() : undefined;
   }
 
   /** Builds the graph for `spec` and opens it on the CPU provider (cheap, memory-bound ops). */
@@ -122,9 +160,10 @@ export class CropPreprocessor {
   /**
    * Model input [N,3,h,w] for `boxes` (frame pixels), in order, written from crop slot
    * `firstSlot` on: crops of several frames fill one batch by calling this once per frame
-   * with consecutive slots, then `batch` views them all.
+   * with consecutive slots, then `batch` views them all. `colourTable` (a graph built with
+   * one; default: the identity) maps the frame's colours first.
    */
-  async run(frame: Pick<Frame, 'width' | 'height' | 'data'>, boxes: readonly Box[], firstSlot = 0): Promise<ort.Tensor> {
+  async run(frame: Pick<Frame, 'width' | 'height' | 'data'>, boxes: readonly Box[], firstSlot = 0, colourTable?: Float32Array): Promise<ort.Tensor> {
     const count = boxes.length;
     if (count === 0 || firstSlot + count > this.maxCrops) throw new RangeError(`crop slots ${firstSlot}..${firstSlot + count - 1} outside 0..${this.maxCrops - 1}`);
     for (let i = 0; i < count; i++) {
@@ -134,11 +173,16 @@ export class CropPreprocessor {
       this.rois[i * 4 + 2] = b.x2;
       this.rois[i * 4 + 3] = b.y2;
     }
-    const feeds = {
+    const feeds: Record<string, ort.Tensor> = {
       [CROP_GRAPH.frame]: new ort.Tensor('uint8', this.staging.ordinary(frame.data), [1, frame.height, frame.width, 3]),
       [CROP_GRAPH.rois]: new ort.Tensor('float32', this.rois.subarray(0, count * 4), [count, 4]),
       [CROP_GRAPH.batchIndices]: new ort.Tensor('int64', this.batchIndices.subarray(0, count), [count]),
     };
+    if (this.identityTable) {
+      const table = colourTable ?? this.identityTable;
+      if (table.length !== COLOUR_TABLE_SIZE) throw new RangeError(`a colour table has ${COLOUR_TABLE_SIZE} entries, got ${table.length}`);
+      feeds[CROP_GRAPH.colourTable] = new ort.Tensor('float32', table, [COLOUR_TABLE_SIZE]);
+    }
     const crops = this.view(firstSlot, count);
     // A pre-allocated fetch: onnxruntime writes into our buffer instead of allocating one per run.
     await this.session.run(feeds, { [CROP_GRAPH.output]: crops });

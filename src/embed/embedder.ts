@@ -22,11 +22,15 @@ export interface EmbedderOptions {
   batchSize?: number;
   /** Told each network run's duration. */
   onInference?: InferenceObserver;
+  /** Crops go through a per-frame colour table (camera colour normalisation, src/colour/). */
+  colourTables?: boolean;
 }
 
 export interface EmbedOptions {
   /** Index of the frame's camera, fed to models whose entry declares a camera input. */
   cameraIndex?: number;
+  /** The camera's colour table (COLOUR_TABLE_SIZE levels); used by an embedder made with colourTables. */
+  colourTable?: Float32Array;
 }
 
 /** The crops of one frame in a batch that may span several frames (and cameras). */
@@ -112,6 +116,7 @@ export class Embedder {
         pixelScale: input.pixelScale,
         mean: input.mean,
         std: input.std,
+        ...(options.colourTables ? { colourTable: true } : {}),
       },
       batchSize,
     );
@@ -151,7 +156,8 @@ export class Embedder {
       for (let first = 0; first < count; ) {
         let end = first + 1;
         while (end < count && batch[end]!.request === batch[first]!.request) end++;
-        await this.crops.run(requests[batch[first]!.request]!.frame, batch.slice(first, end).map((crop) => crop.box), first);
+        const request = requests[batch[first]!.request]!;
+        await this.crops.run(request.frame, batch.slice(first, end).map((crop) => crop.box), first, request.colourTable);
         first = end;
       }
       const feeds: Record<string, ort.Tensor> = { [this.entry.input.name]: this.crops.batch(count) };

@@ -16,7 +16,10 @@ import { stringify as stringifyYaml } from 'yaml';
 import type { ResidualAdapter } from '../adapt/residual-adapter.js';
 import type { CrosscamConfig } from '../config/schema.js';
 import type { Logger } from '../core/logger.js';
-import { openStateStore } from '../core/state-store.js';
+import { ExitCode } from '../core/exit-codes.js';
+import { OperatorError } from '../core/operator-error.js';
+import { openStateStore, type RootDatabase } from '../core/state-store.js';
+import { openCameraColour, type StoredDistribution } from '../colour/camera-colour.js';
 import type { Frame } from '../core/types.js';
 import { readFfmpegFrames } from '../ingest/ffmpeg-frames.js';
 import type { MatchDecision } from '../match/decision.js';
@@ -56,6 +59,11 @@ export interface CrossCameraEvalOptions {
   fromTracks?: string;
   /** Match through this on-site adapter from the start. */
   adapter?: ResidualAdapter;
+  /**
+   * Start the cameras' colour normalisation from what an earlier run learnt (a recording saved
+   * with `saveTracks`): the steady state of a site, not its first minutes.
+   */
+  colourFrom?: string;
   logger: Logger;
   onProgress?: (frame: number, lastFrame: number) => void;
 }
@@ -99,6 +107,8 @@ export interface TrackRecording {
   /** Per camera: where each track was in each processed frame. */
   observations: Record<string, TrackObservation[]>[];
   events: RecordedEvent[];
+  /** The cameras' colour distributions at the end of the run (colour normalisation on). */
+  colour?: Record<string, StoredDistribution>;
 }
 
 type RecordedEvent = { at: number; kind: 'track'; event: TrackEvent } | { at: number; kind: 'trackReady'; event: TrackReadyEvent };
@@ -158,8 +168,16 @@ async function runVision(
   source: { fps: number },
   bus: EventBus<DaemonEvents>,
   clock: { now: number },
+  store: RootDatabase,
 ): Promise<TrackRecording> {
   const { config } = loaded;
+  const colour = openCameraColour(config.features.colour_normalisation, store);
+  if (options.colourFrom !== undefined) {
+    if (!colour) throw new OperatorError('--colour-from needs features.colour_normalisation.enabled=true', ExitCode.USAGE);
+    const earlier = await loadRecording(options.colourFrom);
+    if (!earlier.colour) throw new OperatorError(`${options.colourFrom} holds no colour distributions (saved with colour normalisation off)`, ExitCode.USAGE);
+    colour.restore(earlier.colour);
+  }
   const step = Math.max(1, Math.round(source.fps / (options.fps ?? config.detect.fps)));
   const recording: TrackRecording = {
     format: 'crosscam-tracks/1',
@@ -182,7 +200,7 @@ async function runVision(
     const runs = cameras.map((camera) => ({
       camera,
       tracks: new CameraTracks({
-        pipeline: new CameraPipeline(cameraPipelineOptions(config, config.cameras.find((c) => c.id === camera.id)!, models)),
+        pipeline: new CameraPipeline(cameraPipelineOptions(config, config.cameras.find((c) => c.id === camera.id)!, models, { colour })),
         bus,
         zones: [],
         updateIntervalS: config.track.update_interval_s,
@@ -212,6 +230,7 @@ async function runVision(
         }
       }
       for (const run of runs) run.tracks.finish();
+      if (colour) recording.colour = colour.snapshot();
     } finally {
       await Promise.all(runs.map((run) => run.frames.return(undefined)));
     }
@@ -247,6 +266,9 @@ export async function loadRecording(file: string): Promise<TrackRecording> {
 
 export async function runCrossCameraEvaluation(options: CrossCameraEvalOptions): Promise<CrossCameraReport> {
   const started = performance.now();
+  if (options.fromTracks !== undefined && options.colourFrom !== undefined) {
+    throw new OperatorError('--colour-from applies to the vision stages, which --from-tracks skips', ExitCode.USAGE);
+  }
   const saved = options.fromTracks !== undefined ? await loadRecording(options.fromTracks) : undefined;
   const probed = saved ? undefined : await probeVideo(options.video);
   const source = { fps: saved?.sourceFps ?? probed!.fps };
@@ -267,7 +289,7 @@ export async function runCrossCameraEvaluation(options: CrossCameraEvalOptions):
     try {
       let recording = saved;
       if (recording) replay(recording, loaded.config, bus, clock);
-      else recording = await runVision(options, loaded, cameras, source, bus, clock);
+      else recording = await runVision(options, loaded, cameras, source, bus, clock, store);
       if (options.saveTracks !== undefined) await saveRecording(options.saveTracks, recording);
       return {
         ...score(recording, options.groundTruth, decisions, identity, loaded.config, options.reference ? (options.transit ?? null) : undefined),

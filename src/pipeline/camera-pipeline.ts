@@ -9,6 +9,7 @@ import { filterDetections, type DetectionFilterOptions } from '../detect/detecti
 import type { Detector } from '../detect/detector.js';
 import { frameCropQualities } from '../embed/crop-quality.js';
 import type { Embedder } from '../embed/embedder.js';
+import type { ColourNormaliser } from '../colour/camera-colour.js';
 import { TrackEmbedding, type BestCrop } from '../embed/track-embedding.js';
 import { ByteTracker, type ByteTrackerOptions, type TrackState, type TrackView } from '../track/tracker.js';
 
@@ -68,6 +69,8 @@ export interface CameraPipelineOptions {
   minCropQuality: number;
   /** Media seconds between two embedded crops of one track. */
   minCropIntervalS?: number;
+  /** The cameras' colour normalisation: person crops are embedded through the camera's table, and teach it. */
+  colour?: ColourNormaliser;
 }
 
 export class CameraPipeline {
@@ -134,13 +137,17 @@ export class CameraPipeline {
       list.push({ track, appearance, box: detections[track.matchedDetectionIndex].box, quality });
       wanted.set(embedder, list);
     }
+    const { colour } = this.options;
     for (const [embedder, crops] of wanted) {
       this.embeddedCrops += crops.length;
-      const embeddings = await embedder.embed(
-        frame,
-        crops.map((crop) => crop.box),
-        { cameraIndex: this.options.cameraIndex },
-      );
+      const boxes = crops.map((crop) => crop.box);
+      const colourTable = colour?.table(this.cameraId);
+      const people = colour ? crops.filter((crop) => crop.track.objectClass === 'person').map((crop) => crop.box) : [];
+      if (people.length > 0) colour!.observe(this.cameraId, frame, people);
+      const embeddings = await embedder.embed(frame, boxes, {
+        ...(this.options.cameraIndex !== undefined ? { cameraIndex: this.options.cameraIndex } : {}),
+        ...(colourTable ? { colourTable } : {}),
+      });
       crops.forEach((crop, i) =>
         crop.appearance.add({ embedding: embeddings[i], quality: crop.quality, pts: frame.pts, frameIndex: frame.index, box: crop.box }),
       );

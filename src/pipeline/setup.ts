@@ -11,6 +11,7 @@ import { ExitCode } from '../core/exit-codes.js';
 import type { Logger } from '../core/logger.js';
 import { OperatorError } from '../core/operator-error.js';
 import { openDetector, type Detector } from '../detect/detector.js';
+import type { ColourNormaliser } from '../colour/camera-colour.js';
 import { Embedder } from '../embed/embedder.js';
 import type { DetectorModelEntry, ModelEntry, ReidModelEntry } from '../models/catalog-schema.js';
 import { loadModelCatalog, resolveModelsDir, type ModelCatalog } from '../models/catalog.js';
@@ -117,8 +118,14 @@ function catalogEntry<T extends ModelEntry['task']>(catalog: ModelCatalog, id: s
 export type PipelineModels = Pick<CameraPipelineOptions, 'detector' | 'embedders'>;
 
 /** Stage options of one camera's pipeline, from its config section and the shared sections. */
-export function cameraPipelineOptions(config: CrosscamConfig, camera: CameraConfig, models: PipelineModels): CameraPipelineOptions {
+export function cameraPipelineOptions(
+  config: CrosscamConfig,
+  camera: CameraConfig,
+  models: PipelineModels,
+  shared: { colour?: ColourNormaliser | undefined } = {},
+): CameraPipelineOptions {
   return {
+    ...(shared.colour ? { colour: shared.colour } : {}),
     cameraId: camera.id,
     ...(camera.camera_index !== undefined ? { cameraIndex: camera.camera_index } : {}),
     detector: models.detector,
@@ -220,6 +227,7 @@ export async function openInProcessVisionModels(options: OpenVisionModelsOptions
         entry,
         session: loaded.session,
         batchSize: config.embed.batch_size,
+        colourTables: config.features.colour_normalisation.enabled,
         ...(onInference ? { onInference: (seconds: number) => onInference(entry.id, loaded.provider, seconds) } : {}),
       });
       opened.push(embedder);

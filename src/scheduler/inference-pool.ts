@@ -44,6 +44,7 @@ interface EmbedJob {
   frame: FramePixels;
   boxes: Box[];
   cameraIndex?: number;
+  colourTable?: Float32Array;
   resolve: (embeddings: Float32Array[]) => void;
   reject: (error: Error) => void;
 }
@@ -120,7 +121,14 @@ export class InferencePool {
     return new Promise((resolve, reject) => {
       if (this.closed) return reject(new Error('inference pool is closed'));
       const queue = this.embedQueues.get(model) ?? [];
-      queue.push({ frame: pixels(frame), boxes: [...boxes], ...(options.cameraIndex !== undefined ? { cameraIndex: options.cameraIndex } : {}), resolve, reject });
+      queue.push({
+        frame: pixels(frame),
+        boxes: [...boxes],
+        ...(options.cameraIndex !== undefined ? { cameraIndex: options.cameraIndex } : {}),
+        ...(options.colourTable !== undefined ? { colourTable: options.colourTable } : {}),
+        resolve,
+        reject,
+      });
       this.embedQueues.set(model, queue);
       this.pump();
     });
@@ -187,7 +195,12 @@ export class InferencePool {
       let take = 0;
       while (take < queue.length && (take === 0 || crops + queue[take]!.boxes.length <= this.options.batchSize)) crops += queue[take++]!.boxes.length;
       const jobs = queue.splice(0, take);
-      const requests = jobs.map((job) => ({ frame: job.frame, boxes: job.boxes, ...(job.cameraIndex !== undefined ? { cameraIndex: job.cameraIndex } : {}) }));
+      const requests = jobs.map((job) => ({
+        frame: job.frame,
+        boxes: job.boxes,
+        ...(job.cameraIndex !== undefined ? { cameraIndex: job.cameraIndex } : {}),
+        ...(job.colourTable !== undefined ? { colourTable: job.colourTable } : {}),
+      }));
       this.call(slot, { type: 'embed', model, requests }).then(
         (reply) => {
           if (reply.type !== 'embedded') throw new Error(`unexpected reply ${reply.type}`);

@@ -19,7 +19,7 @@ export interface InferenceWorkerData {
 
 export type WorkerRequest =
   | { id: number; type: 'detect'; frame: FramePixels }
-  | { id: number; type: 'embed'; model: string; requests: { frame: FramePixels; boxes: Box[]; cameraIndex?: number }[] }
+  | { id: number; type: 'embed'; model: string; requests: { frame: FramePixels; boxes: Box[]; cameraIndex?: number; colourTable?: Float32Array }[] }
   | { id: number; type: 'setOutputFilter'; filter: { classes: ObjectClass[]; minScore: number } }
   | { id: number; type: 'close' };
 

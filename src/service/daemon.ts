@@ -10,6 +10,7 @@ import type { Logger } from '../core/logger.js';
 import { OperatorError } from '../core/operator-error.js';
 import { redactCredentials, type SecretRedactor } from '../core/redaction.js';
 import { openStateStore } from '../core/state-store.js';
+import { openCameraColour, type CameraColour } from '../colour/camera-colour.js';
 import type { Gallery } from '../gallery/gallery.js';
 import { CameraSource } from '../ingest/camera-source.js';
 import { CameraPipeline } from '../pipeline/camera-pipeline.js';
@@ -59,6 +60,7 @@ export class Daemon {
       logger: Logger;
       bus: EventBus<DaemonEvents>;
       store: ReturnType<typeof openStateStore>;
+      colour: CameraColour | undefined;
       gallery: Gallery;
       models: VisionModels;
       broker: EmbeddedBroker | undefined;
@@ -144,6 +146,7 @@ export class Daemon {
       logger,
       bus,
       store,
+      colour: openCameraColour(config.features.colour_normalisation, store),
       gallery,
       models,
       broker,
@@ -285,7 +288,7 @@ export class Daemon {
     const logger = parts.logger.child({ camera: camera.id });
     const worker = new CameraWorker({
       source: new CameraSource(cameraSourceOptions(this.config, camera, logger)),
-      pipeline: new CameraPipeline(cameraPipelineOptions(this.config, camera, parts.models)),
+      pipeline: new CameraPipeline(cameraPipelineOptions(this.config, camera, parts.models, { colour: parts.colour })),
       bus: parts.bus,
       logger,
       zones: camera.zones,
