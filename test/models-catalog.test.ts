@@ -98,6 +98,8 @@ test('the built-in catalog is found from the package root whatever the cwd, with
   assert.deepEqual(osnet.input.mean, [0.485, 0.456, 0.406]);
   assert.equal(osnet.reid.embeddingDim, 512);
   assert.deepEqual(osnet.reid.objectClasses, ['person']);
+  assert.equal(yolox.graphOptimization, 'all', "onnxruntime's default when the entry says nothing");
+  assert.equal(osnet.graphOptimization, 'extended');
 });
 
 test('both real catalog models verify against the shared models directory', async (t) => {
@@ -173,6 +175,9 @@ test('catalog errors name the file, the snake_case key and the model', async (t)
 
   const pathInFile = await catalogError(builtIn.replace('file: yolox_nano.onnx', 'file: ../yolox_nano.onnx'), dir);
   assert.match(pathInFile.message, /models\[0\]\.file .*without directories/);
+
+  const badLevel = await catalogError(builtIn.replace('graph_optimization: extended', 'graph_optimization: max'), dir);
+  assert.match(badLevel.message, /models\[1\]\.graph_optimization \(model osnet-x0_25-msmt17\): .*"extended"/);
 
   const notYaml = await catalogError('models: [\n', dir);
   assert.match(notYaml.message, /invalid YAML/);

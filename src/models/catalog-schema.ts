@@ -97,6 +97,12 @@ const entryFields = {
   description: z.string().min(1),
   input: imageInputSchema,
   outputs: z.array(tensorSchema).min(1),
+  /**
+   * onnxruntime's graph optimisation level for this network. 'all' (onnxruntime's default)
+   * adds the CPU's NCHWc layout rewrite, which pays for plain convolutions and costs networks
+   * of thin depthwise blocks (docs/performance.md, "Graph optimisation per model").
+   */
+  graphOptimization: z.enum(['basic', 'extended', 'all']).default('all'),
 };
 
 const detectorEntrySchema = z

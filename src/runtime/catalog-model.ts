@@ -47,6 +47,7 @@ export async function loadCatalogModel(options: LoadCatalogModelOptions): Promis
     logger: options.logger,
     intraOpThreads: options.intraOpThreads,
     interOpThreads: options.interOpThreads,
+    graphOptimization: entry.graphOptimization,
   });
   try {
     checkModelContract(created.session, entry);

@@ -29,8 +29,12 @@ export interface CreateInferenceSessionOptions {
   providers: readonly ExecutionProviderRequest[];
   intraOpThreads?: number;
   interOpThreads?: number;
+  /** onnxruntime's graph optimisation level (its default: all). */
+  graphOptimization?: GraphOptimizationLevel;
   logger: Logger;
 }
+
+export type GraphOptimizationLevel = 'basic' | 'extended' | 'all';
 
 export interface CreatedInferenceSession {
   session: ort.InferenceSession;
@@ -100,6 +104,7 @@ export async function createInferenceSession(options: CreateInferenceSessionOpti
       // letterbox input change shape (crops per tick, camera sizes), and the daemon's RSS kept
       // growing over a soak (docs/performance.md, "Soak").
       enableMemPattern: false,
+      graphOptimizationLevel: options.graphOptimization ?? 'all',
     };
     // Only set when given: the binding rejects an explicit undefined thread count.
     if (options.intraOpThreads !== undefined) sessionOptions.intraOpNumThreads = options.intraOpThreads;
