@@ -29,12 +29,10 @@ export interface CreateInferenceSessionOptions {
   providers: readonly ExecutionProviderRequest[];
   intraOpThreads?: number;
   interOpThreads?: number;
-  /** onnxruntime's graph optimisation level (its default: all). */
-  graphOptimization?: GraphOptimizationLevel;
+  /** onnxruntime's graph optimisation level; unset, onnxruntime's default (all). */
+  graphOptimization?: ort.InferenceSession.SessionOptions['graphOptimizationLevel'];
   logger: Logger;
 }
-
-export type GraphOptimizationLevel = 'basic' | 'extended' | 'all';
 
 export interface CreatedInferenceSession {
   session: ort.InferenceSession;
@@ -104,11 +102,12 @@ export async function createInferenceSession(options: CreateInferenceSessionOpti
       // letterbox input change shape (crops per tick, camera sizes), and the daemon's RSS kept
       // growing over a soak (docs/performance.md, "Soak").
       enableMemPattern: false,
-      graphOptimizationLevel: options.graphOptimization ?? 'all',
     };
-    // Only set when given: the binding rejects an explicit undefined thread count.
+    // Only set when given (the binding rejects an explicit undefined thread count), so the
+    // catalog's default level is onnxruntime's own.
     if (options.intraOpThreads !== undefined) sessionOptions.intraOpNumThreads = options.intraOpThreads;
     if (options.interOpThreads !== undefined) sessionOptions.interOpNumThreads = options.interOpThreads;
+    if (options.graphOptimization !== undefined) sessionOptions.graphOptimizationLevel = options.graphOptimization;
     const started = performance.now();
     try {
       const session =
