@@ -29,6 +29,14 @@ export interface CameraStepOptions {
   env?: NodeJS.ProcessEnv;
   /** Told every stats message, warm-up included, with its time since the daemon started (s), for soaks. */
   onStats?: (stats: StatsMessage, atS: number) => void;
+  /** Told the daemon's memory every 30 s while it runs, warm-up included (time since start, s), for soaks. */
+  onMemory?: (memory: DaemonMemory, atS: number) => void;
+}
+
+/** From /proc/<pid>/smaps_rollup: heap and native allocations apart from mapped file pages (LMDB's map). */
+export interface DaemonMemory {
+  anonymousMb: number;
+  fileMb: number;
 }
 
 export interface CameraFigures {
@@ -90,6 +98,16 @@ function machineTicks(): { busy: number; total: number } {
   return { busy: total - idle, total };
 }
 
+function daemonMemory(pid: number): DaemonMemory | null {
+  try {
+    const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+    const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(rollup)?.[1] ?? NaN);
+    return { anonymousMb: kb('Anonymous') / 1024, fileMb: (kb('Rss') - kb('Anonymous')) / 1024 };
+  } catch {
+    return null; // the daemon has exited
+  }
+}
+
 /** CPU ticks of the daemon's process group: all, and its ffmpeg children alone. */
 function groupTicks(pgid: number): { all: number; ffmpeg: number } {
   const processes = groupProcesses(pgid);
@@ -127,12 +145,20 @@ export async function runCameraStep(options: CameraStepOptions): Promise<CameraS
       ...(options.env ? { env: options.env } : {}),
     });
     const started = Date.now();
+    const daemonPid = daemon.pid;
+    const memoryTimer = options.onMemory
+      ? setInterval(() => {
+          const memory = daemonMemory(daemonPid);
+          if (memory) options.onMemory!(memory, (Date.now() - started) / 1000);
+        }, 30_000)
+      : undefined;
     await new Promise((resolve) => setTimeout(resolve, options.warmUpS * 1000));
     const measureStart = Date.now();
     const cpuStart = { machine: machineTicks(), daemon: groupTicks(daemon.pid) };
     const firstIndex = collector.messages.length;
     await new Promise((resolve) => setTimeout(resolve, options.seconds * 1000));
     const cpuEnd = { machine: machineTicks(), daemon: groupTicks(daemon.pid) };
+    clearInterval(memoryTimer);
     const elapsedS = (Date.now() - measureStart) / 1000;
 
     for (const m of collector.messages) if (m.topic === 'crosscam/bench/stats') options.onStats?.(m.payload as StatsMessage, (m.receivedAt - started) / 1000);

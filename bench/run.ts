@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
-import { runCameraStep, stepCameras, type CameraStepResult } from './cameras.js';
+import { type DaemonMemory, runCameraStep, stepCameras, type CameraStepResult } from './cameras.js';
 import { measureGallerySearch } from './gallery-search.js';
 import { plotCameraSteps, plotSoak, type RssSample } from './plot.js';
 import { measureProcessThroughput } from './process-throughput.js';
@@ -67,23 +67,36 @@ const soak = soakMinutes > 0 ? await runSoak() : null;
 async function runSoak() {
   log(`soak: ${soakCameras} cameras for ${soakMinutes} min after ${soakWarmUpS} s warm-up`);
   const samples: RssSample[] = [];
-  const step = await runCameraStep({ cameras: soakCameras, seconds: soakMinutes * 60, warmUpS: soakWarmUpS, onStats: (stats, atS) =>
+  const memory: (DaemonMemory & { atS: number })[] = [];
+  const step = await runCameraStep({
+    cameras: soakCameras,
+    seconds: soakMinutes * 60,
+    warmUpS: soakWarmUpS,
+    onStats: (stats, atS) =>
       samples.push({ atS, rssMb: stats.process.rss_mb, identities: stats.gallery.identities, sightings: stats.gallery.sightings, galleryMb: stats.storage.used_mb }),
+    onMemory: (sample, atS) => memory.push({ atS, ...sample }),
   });
-  const meanRss = (from: number, to: number) => {
-    const inRange = samples.filter((sample) => sample.atS >= from && sample.atS < to).map((sample) => sample.rssMb);
-    return inRange.reduce((a, b) => a + b, 0) / inRange.length;
-  };
   const end = samples.at(-1)?.atS ?? 0;
-  const afterWarmUpMb = meanRss(soakWarmUpS, soakWarmUpS + 300);
-  const endMb = meanRss(end - 300, end + 1);
+  // Mean of the 5 minutes after warm-up and of the last 5.
+  const ends = <T extends { atS: number }>(list: readonly T[], value: (item: T) => number) => {
+    const meanOf = (from: number, to: number) => {
+      const inRange = list.filter((item) => item.atS >= from && item.atS < to).map(value);
+      return inRange.reduce((a, b) => a + b, 0) / inRange.length;
+    };
+    return [meanOf(soakWarmUpS, soakWarmUpS + 300), meanOf(end - 300, end + 1)] as const;
+  };
+  const [afterWarmUpMb, endMb] = ends(samples, (sample) => sample.rssMb);
   const drift = endMb / afterWarmUpMb - 1;
+  // RSS apart: native and JS heap memory (a leak shows here) and mapped file pages (LMDB's map, growing with the data).
+  const anonymousMb = ends(memory, (sample) => sample.anonymousMb);
+  const fileMb = ends(memory, (sample) => sample.fileMb);
   // The gallery at the two ends of the drift window: growth that follows it is data, not a leak.
   const atStart = samples.find((sample) => sample.atS >= soakWarmUpS) ?? samples[0]!;
   const atEnd = samples.at(-1)!;
   const gallery = { identities: [atStart.identities, atEnd.identities], sightings: [atStart.sightings, atEnd.sightings], databaseMb: [atStart.galleryMb, atEnd.galleryMb] };
-  log(`soak: RSS ${afterWarmUpMb.toFixed(0)} → ${endMb.toFixed(0)} MiB (${(drift * 100).toFixed(1)} %), identities ${gallery.identities.join(' → ')}`);
-  return { cameras: soakCameras, minutes: soakMinutes, warmUpS: soakWarmUpS, afterWarmUpMb, endMb, maxMb: Math.max(...samples.map((s) => s.rssMb)), drift, gallery, step, samples };
+  const memoryDrift = { anonymousMb, anonymousDrift: anonymousMb[1] / anonymousMb[0] - 1, fileMb };
+  log(`soak: RSS ${afterWarmUpMb.toFixed(0)} → ${endMb.toFixed(0)} MiB (${(drift * 100).toFixed(1)} %), anonymous ${anonymousMb.map((mb) => mb.toFixed(0)).join(' → ')} MiB, identities ${gallery.identities.join(' → ')}`);
+  return { cameras: soakCameras, minutes: soakMinutes, warmUpS: soakWarmUpS, afterWarmUpMb, endMb, maxMb: Math.max(...samples.map((s) => s.rssMb)), drift, memory: memoryDrift, gallery, step, samples, memorySamples: memory };
 }
 
 const held = steps.filter((step) => step.holds);
@@ -114,6 +127,7 @@ const report = {
 const soakSection = soak
   ? `## Soak (${soak.cameras} cameras, ${soak.minutes} min after ${soak.warmUpS} s warm-up)\n\n` +
     `RSS ${soak.afterWarmUpMb.toFixed(0)} MiB (mean of the 5 minutes after warm-up) → ${soak.endMb.toFixed(0)} MiB (mean of the last 5): drift ${(soak.drift * 100).toFixed(1)} % (target ≤ 5 %), max ${soak.maxMb} MiB. ` +
+    `Of it, anonymous memory (heaps, native allocations) ${soak.memory.anonymousMb.map((mb) => mb.toFixed(0)).join(' → ')} MiB (${(soak.memory.anonymousDrift * 100).toFixed(1)} %) and mapped file pages (code, LMDB's map) ${soak.memory.fileMb.map((mb) => mb.toFixed(0)).join(' → ')} MiB (/proc/<pid>/smaps_rollup every 30 s). ` +
     `Gallery from the end of the warm-up to the end: ${soak.gallery.identities.join(' → ')} identities, ${soak.gallery.sightings.join(' → ')} sightings, database ${soak.gallery.databaseMb.map((mb) => mb.toFixed(0)).join(' → ')} MiB. ` +
     `Over the soak: fps per camera ${Math.min(...soak.step.perCamera.map((c) => c.fps)).toFixed(2)}–${Math.max(...soak.step.perCamera.map((c) => c.fps)).toFixed(2)}, worst skipped ${(soak.step.maxSkippedFraction * 100).toFixed(1)} %, new sighting p99 ${soak.step.sightingLatencyMs.p99} ms.\n\n![RSS over the soak](${path.basename(plots.soak!)})\n`
   : 'No soak in this run (`--soak-minutes 0` or `--short`).\n';
@@ -154,11 +168,11 @@ const markdown =
   gallery
     .flatMap((size) => size.paths.map((p) => `| ${size.identities} | ${p.path} | ${p.queries} | ${p.p50Ms.toFixed(2)} ms | ${p.p99Ms.toFixed(2)} ms | ${p.recallAt10.toFixed(3)} |`))
     .join('\n') +
-  `\n\n| identities | gallery open from LMDB (database size) | index load | graph build (background, one thread) | RSS loaded | RSS with graph |\n|---|---|---|---|---|---|\n` +
+  `\n\n| identities | gallery open from LMDB (database size) | index load | graph build (background, one thread) | graph space | RSS loaded | RSS with graph |\n|---|---|---|---|---|---|---|\n` +
   gallery
     .map(
       (size) =>
-        `| ${size.identities} | ${size.lmdb ? `${size.lmdb.openS.toFixed(1)} s (${size.lmdb.databaseMb} MiB)` : 'not measured'} | ${size.loadS.toFixed(1)} s | ${size.annBuildS.toFixed(1)} s | ${size.rssMbLoaded} MiB | ${size.rssMbWithGraph} MiB |`,
+        `| ${size.identities} | ${size.lmdb ? `${size.lmdb.openS.toFixed(1)} s (${size.lmdb.databaseMb} MiB)` : 'not measured'} | ${size.loadS.toFixed(1)} s | ${size.annBuildS.toFixed(1)} s | ${size.annSubspace ? `${size.annSubspace.dimension} principal dimensions, ${(size.annSubspace.varianceKept * 100).toFixed(1)} % of the energy` : `${size.dimension} (as they are)`} | ${size.rssMbLoaded} MiB | ${size.rssMbWithGraph} MiB |`,
     )
     .join('\n') +
   '\n\n' +
