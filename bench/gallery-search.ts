@@ -38,6 +38,8 @@ export interface GallerySearchResult {
   dimension: number;
   loadS: number;
   annBuildS: number;
+  /** The principal subspace the graph was built in (null: the full dimension). */
+  annSubspace: { dimension: number; varianceKept: number } | null;
   rssMbLoaded: number;
   rssMbWithGraph: number;
   /** A daemon's start: the gallery opened from LMDB (records read, decoded, indexed); null above lmdbUpTo. */
@@ -174,7 +176,7 @@ async function measureSize(count: number, dimension: number, queryCount: number,
   if (build === undefined || pathNow() !== 'ann') throw new Error('the graph was not built');
   compare('ann', (query) => ids(index.search(query, K)));
   compare('ann-k256', (query) => ids(index.search(query, 256).slice(0, K)));
-  const result = { identities: count, dimension, loadS, annBuildS: build.seconds, rssMbLoaded, rssMbWithGraph: rssMb(), lmdb, paths };
+  const result = { identities: count, dimension, loadS, annBuildS: build.seconds, annSubspace: build.subspace, rssMbLoaded, rssMbWithGraph: rssMb(), lmdb, paths };
   index.dispose();
   return result;
 }

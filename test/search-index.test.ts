@@ -77,6 +77,7 @@ test('the graph matches brute force (recall@10) and keeps up with writes made du
   ann.upsert(5000, added);
   const report = await build;
   assert.equal(report?.vectors, 3000);
+  assert.equal(report.subspace, null, 'vectors of 24 dimensions are searched as they are');
   assert.equal(ann.ready, true);
   assert.equal(ann.search(moved, 1)[0]!.key, 8);
   assert.equal(ann.search(added, 1)[0]!.key, 5000);
@@ -90,6 +91,45 @@ test('the graph matches brute force (recall@10) and keeps up with writes made du
   // Replacing a key after the build (remove + add in the graph) moves it.
   ann.upsert(8, rows[8]!);
   assert.equal(ann.search(rows[8]!, 1)[0]!.key, 8);
+});
+
+test('a graph in a principal subspace: rescoring its shortlist finds the exact top 10, and writes made while it fits are kept', async () => {
+  // 64-d unit vectors near a 10-d subspace (as re-ID embeddings near their manifold).
+  const dimension = 64;
+  const axes = randomVectors(10, dimension, 51);
+  const near = (coefficients: Float32Array, noise: Float32Array) => {
+    const vector = noise.map((value) => 0.03 * value);
+    coefficients.forEach((c, a) => axes[a]!.forEach((value, i) => (vector[i]! += c * value)));
+    const norm = Math.hypot(...vector);
+    return vector.map((value) => value / norm);
+  };
+  const noises = randomVectors(3001, dimension, 53);
+  const rows = randomVectors(3001, 10, 52).map((coefficients, i) => near(coefficients, noises[i]!));
+  const live = new Map(rows.slice(0, 3000).map((row, key) => [key, row]));
+  const ann = new AnnIndex(dimension, { connectivity: 16, expansionAdd: 64, expansionSearch: 64, subspaceDimension: 16 });
+  const build = ann.rebuild({ keys: [...live.keys()], vectorOf: (key) => live.get(key) });
+  assert.equal(ann.rebuilding, true);
+  live.set(7000, rows[3000]!); // written while the subspace is being fitted, before the graph exists
+  ann.upsert(7000, rows[3000]!);
+  const report = await build;
+  assert.equal(report?.subspace?.dimension, 16);
+  assert.ok(report.subspace.varianceKept > 0.99 && report.subspace.varianceKept <= 1, `energy kept ${report.subspace.varianceKept}`);
+  assert.equal(report.vectors, 3001);
+  assert.equal(ann.search(rows[3000]!, 1)[0]!.key, 7000);
+  const keys = [...live.keys()];
+  const vectors = keys.map((key) => live.get(key)!);
+  const queries = randomVectors(40, 10, 54).map((coefficients, i) => near(coefficients, randomVectors(40, dimension, 55)[i]!));
+  const exactDot = (a: Float32Array, b: Float32Array) => a.reduce((sum, value, i) => sum + value * b[i]!, 0);
+  const found = queries.map((query) =>
+    ann
+      .search(query, 40)
+      .map((hit) => ({ key: hit.key, similarity: exactDot(live.get(hit.key)!, query) }))
+      .sort((a, b) => b.similarity - a.similarity)
+      .slice(0, 10)
+      .map((hit) => keys.indexOf(hit.key)),
+  );
+  const measured = recall(found, queries.map((query) => exactTop(vectors, query, 10)));
+  assert.ok(measured >= 0.97, `recall@10 ${measured}`);
 });
 
 test('a newer rebuild supersedes one in progress', async () => {

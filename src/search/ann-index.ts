@@ -7,12 +7,18 @@
  * rescoring: recall@10 0.993 at p99 0.69 ms with int8, 0.990 at 1.30 ms with half precision,
  * and half the memory.
  *
+ * The graph lives in the vectors' principal subspace (principal-subspace.ts, fitted on a
+ * sample when a build starts): at 10⁶ 512-d vectors every distance a search computes is then a
+ * quarter of the bytes, which is what brings its p99 under 2 ms (docs/performance.md). The
+ * exact rescore by the caller makes up for what the projection loses.
+ *
  * Building a graph over 10⁶ vectors takes minutes, so it is built in small synchronous
  * chunks between turns of the event loop (cameras keep being served) and swapped in when
  * complete; until then `ready` is false and the caller searches exactly. Writes arriving
  * during a build go to the graph being built as well, so it is current when swapped in.
  */
 import { Index, MetricKind, ScalarKind, type Matches } from 'usearch';
+import { fitPrincipalSubspace, projectInto, type PrincipalSubspace } from './principal-subspace.js';
 
 export interface AnnSettings {
   /** HNSW edges per node (M). */
@@ -21,10 +27,12 @@ export interface AnnSettings {
   expansionAdd: number;
   /** Candidate list length while searching (ef): recall against latency. */
   expansionSearch: number;
+  /** Principal directions the graph is built in; at or above the vectors' dimension, none (the vectors as they are). */
+  subspaceDimension: number;
 }
 
 /** Measured on 10⁶ 512-d vectors in bench/gallery-search.ts (docs/performance.md). */
-export const DEFAULT_ANN_SETTINGS: AnnSettings = { connectivity: 32, expansionAdd: 128, expansionSearch: 128 };
+export const DEFAULT_ANN_SETTINGS: AnnSettings = { connectivity: 32, expansionAdd: 128, expansionSearch: 128, subspaceDimension: 128 };
 
 export interface AnnBuildSource {
   /** Keys to insert, read once when the build starts. */
@@ -36,6 +44,8 @@ export interface AnnBuildSource {
 export interface AnnBuildReport {
   vectors: number;
   seconds: number;
+  /** The principal subspace the graph lives in (its dimension, the share of the vectors' energy it keeps); null: the vectors' own space. */
+  subspace: { dimension: number; varianceKept: number } | null;
 }
 
 export interface AnnNeighbour {
@@ -46,21 +56,29 @@ export interface AnnNeighbour {
 
 /** Vectors added per synchronous step of a build: a few ms of blocking at a time. */
 const BUILD_CHUNK = 32;
+/** Vectors the subspace is fitted on (strided over the build's keys). */
+const SUBSPACE_SAMPLE = 16_384;
+
+/** A graph and the space it lives in. */
+interface Graph {
+  index: Index;
+  subspace: PrincipalSubspace | undefined;
+  /** The vector as the graph takes it (projected, or copied: usearch ignores a typed array's byteOffset). */
+  input: Float32Array;
+}
 
 export class AnnIndex {
-  private active: Index | undefined;
-  private building: Index | undefined;
+  private active: Graph | undefined;
+  private building: Graph | undefined;
   private buildGeneration = 0;
-  /** usearch ignores a typed array's byteOffset: every vector passed in is copied here first. */
-  private readonly scratch: Float32Array;
+  /** Keys written while a build fits its subspace (before its graph exists): added to it after. */
+  private writtenDuringFit: Set<number> | undefined;
   private readonly keyScratch = new BigUint64Array(1);
 
   constructor(
     readonly dimension: number,
     private readonly settings: AnnSettings = DEFAULT_ANN_SETTINGS,
-  ) {
-    this.scratch = new Float32Array(dimension);
-  }
+  ) {}
 
   /** Whether a complete graph answers searches. */
   get ready(): boolean {
@@ -68,32 +86,34 @@ export class AnnIndex {
   }
 
   get size(): number {
-    return this.active?.size() ?? 0;
+    return this.active?.index.size() ?? 0;
   }
 
   get rebuilding(): boolean {
-    return this.building !== undefined;
+    return this.building !== undefined || this.writtenDuringFit !== undefined;
   }
 
   /** Adds or replaces a vector in the graph and in one being built. */
   upsert(key: number, vector: Float32Array, offset = 0): void {
-    this.scratch.set(vector.subarray(offset, offset + this.dimension));
+    this.writtenDuringFit?.add(key);
     this.keyScratch[0] = BigInt(key);
-    for (const index of this.targets()) {
-      if (index.contains(this.keyScratch[0])) index.remove(this.keyScratch[0]);
-      index.add(this.keyScratch, this.scratch, 1);
+    for (const graph of this.targets()) {
+      this.toInput(graph, vector, offset);
+      if (graph.index.contains(this.keyScratch[0])) graph.index.remove(this.keyScratch[0]);
+      graph.index.add(this.keyScratch, graph.input, 1);
     }
   }
 
   remove(key: number): void {
     const id = BigInt(key);
-    for (const index of this.targets()) if (index.contains(id)) index.remove(id);
+    for (const { index } of this.targets()) if (index.contains(id)) index.remove(id);
   }
 
   /** Drops the graph (searches go exact) and stops a build in progress. */
   clear(): void {
     this.active = undefined;
     this.building = undefined;
+    this.writtenDuringFit = undefined;
     this.buildGeneration++;
   }
 
@@ -105,39 +125,51 @@ export class AnnIndex {
   async rebuild(source: AnnBuildSource): Promise<AnnBuildReport | undefined> {
     const generation = ++this.buildGeneration;
     const started = performance.now();
-    const index = this.newIndex();
-    this.building = index;
     this.active = undefined;
+    this.building = undefined;
+    const writtenDuringFit = new Set<number>();
+    this.writtenDuringFit = writtenDuringFit;
+    const subspace = await this.fitSubspace(source, generation);
+    if (generation !== this.buildGeneration) return undefined;
+    this.writtenDuringFit = undefined;
+    const graph = this.newGraph(subspace);
+    this.building = graph;
+    const buildKeys = writtenDuringFit.size === 0 ? source.keys : [...source.keys, ...writtenDuringFit];
     const keys = new BigUint64Array(BUILD_CHUNK);
-    const vectors = new Float32Array(BUILD_CHUNK * this.dimension);
-    for (let at = 0; at < source.keys.length; ) {
+    const inputs = new Float32Array(BUILD_CHUNK * graph.input.length);
+    for (let at = 0; at < buildKeys.length; ) {
       await new Promise<void>((resolve) => setImmediate(resolve));
       if (generation !== this.buildGeneration) return undefined;
       let filled = 0;
-      for (; at < source.keys.length && filled < BUILD_CHUNK; at++) {
-        const key = source.keys[at]!;
+      for (; at < buildKeys.length && filled < BUILD_CHUNK; at++) {
+        const key = buildKeys[at]!;
         const vector = source.vectorOf(key);
         // Removed meanwhile, or already added by an upsert during the build (which is newer).
-        if (vector === undefined || index.contains(BigInt(key))) continue;
+        if (vector === undefined || graph.index.contains(BigInt(key))) continue;
         keys[filled] = BigInt(key);
-        vectors.set(vector.subarray(0, this.dimension), filled * this.dimension);
+        this.toInput(graph, vector, 0);
+        inputs.set(graph.input, filled * graph.input.length);
         filled++;
       }
-      if (filled === BUILD_CHUNK) index.add(keys, vectors, 1);
-      else if (filled > 0) index.add(keys.slice(0, filled), vectors.slice(0, filled * this.dimension), 1);
+      if (filled === BUILD_CHUNK) graph.index.add(keys, inputs, 1);
+      else if (filled > 0) graph.index.add(keys.slice(0, filled), inputs.slice(0, filled * graph.input.length), 1);
     }
     if (generation !== this.buildGeneration) return undefined;
-    this.active = index;
+    this.active = graph;
     this.building = undefined;
-    return { vectors: index.size(), seconds: (performance.now() - started) / 1000 };
+    return {
+      vectors: graph.index.size(),
+      seconds: (performance.now() - started) / 1000,
+      subspace: subspace ? { dimension: subspace.dimension, varianceKept: subspace.varianceKept } : null,
+    };
   }
 
   /** The `k` nearest keys by inner product, best first; empty when no graph is ready. */
   search(query: Float32Array, k: number): AnnNeighbour[] {
-    const index = this.active;
-    if (index === undefined || k < 1 || index.size() === 0) return [];
-    this.scratch.set(query.subarray(0, this.dimension));
-    const matches = index.search(this.scratch, Math.min(k, index.size()), 1) as Matches;
+    const graph = this.active;
+    if (graph === undefined || k < 1 || graph.index.size() === 0) return [];
+    this.toInput(graph, query, 0);
+    const matches = graph.index.search(graph.input, Math.min(k, graph.index.size()), 1) as Matches;
     const neighbours: AnnNeighbour[] = [];
     for (let i = 0; i < matches.keys.length; i++) {
       neighbours.push({ key: Number(matches.keys[i]), similarity: 1 - matches.distances[i]! });
@@ -145,14 +177,44 @@ export class AnnIndex {
     return neighbours;
   }
 
-  private *targets(): Generator<Index> {
+  private *targets(): Generator<Graph> {
     if (this.active) yield this.active;
     if (this.building) yield this.building;
   }
 
-  private newIndex(): Index {
-    return new Index({
-      dimensions: this.dimension,
+  private toInput(graph: Graph, vector: Float32Array, offset: number): void {
+    if (graph.subspace) projectInto(graph.subspace, vector, offset, graph.input);
+    else graph.input.set(vector.subarray(offset, offset + this.dimension));
+  }
+
+  /** The subspace of a strided sample of the build's vectors; undefined when the graph takes them as they are. */
+  private async fitSubspace(source: AnnBuildSource, generation: number): Promise<PrincipalSubspace | undefined> {
+    const dimension = this.settings.subspaceDimension;
+    if (dimension >= this.dimension || dimension < 1) return undefined;
+    const stride = Math.max(1, Math.floor(source.keys.length / SUBSPACE_SAMPLE));
+    const samples: Float32Array[] = [];
+    for (let at = 0; at < source.keys.length && samples.length < SUBSPACE_SAMPLE; at += stride) {
+      const vector = source.vectorOf(source.keys[at]!);
+      if (vector !== undefined) samples.push(vector.slice(0, this.dimension));
+    }
+    if (samples.length < dimension) return undefined; // too few vectors to say which directions matter
+    const superseded = () => generation !== this.buildGeneration;
+    return fitPrincipalSubspace(samples, {
+      dimension,
+      pause: async () => {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        if (superseded()) throw new BuildSuperseded();
+      },
+    }).catch((error: unknown) => {
+      if (error instanceof BuildSuperseded) return undefined;
+      throw error;
+    });
+  }
+
+  private newGraph(subspace: PrincipalSubspace | undefined): Graph {
+    const dimensions = subspace?.dimension ?? this.dimension;
+    const index = new Index({
+      dimensions,
       metric: MetricKind.IP,
       quantization: ScalarKind.I8,
       connectivity: this.settings.connectivity,
@@ -160,5 +222,9 @@ export class AnnIndex {
       expansion_search: this.settings.expansionSearch,
       multi: false,
     });
+    return { index, subspace, input: new Float32Array(dimensions) };
   }
 }
+
+/** Thrown through a subspace fit to stop it when a newer build or a clear supersedes it. */
+class BuildSuperseded extends Error {}

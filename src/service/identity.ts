@@ -68,8 +68,12 @@ export function openGallery(
       ? {
           search: {
             annFrom: config.gallery.search.ann_from,
-            onAnnBuilt: (objectClass, { vectors, seconds }) =>
-              logger.info({ objectClass, vectors, seconds }, `gallery search: ${objectClass} graph built over ${vectors} identities in ${seconds.toFixed(1)} s`),
+            onAnnBuilt: (objectClass, { vectors, seconds, subspace }) =>
+              logger.info(
+                { objectClass, vectors, seconds, subspace },
+                `gallery search: ${objectClass} graph built over ${vectors} identities in ${seconds.toFixed(1)} s` +
+                  (subspace ? ` in their ${subspace.dimension} principal dimensions (${(subspace.varianceKept * 100).toFixed(1)} % of the energy)` : ''),
+              ),
             onAnnFailed: (objectClass, error) =>
               logger.error({ objectClass, err: error }, `gallery search: ${objectClass} graph could not be built, the int8 scan keeps serving: ${error.message}`),
           },
