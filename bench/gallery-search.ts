@@ -21,11 +21,12 @@ import { normaliseInPlace } from '../src/core/vectors.js';
 import { RAW_SPACE } from '../src/features/feature-space.js';
 import { Gallery } from '../src/gallery/gallery.js';
 import { PrototypeIndex } from '../src/gallery/prototype-index.js';
+import { DEFAULT_ANN_SETTINGS } from '../src/search/ann-index.js';
 import { percentile } from './cameras.js';
 
 export interface GallerySearchPath {
   /** ann-k256: the matcher's query (256 most similar), its top 10 compared. */
-  path: 'js-scan' | 'usearch-exact-f32' | 'int8-scan' | 'ann' | 'ann-k256';
+  path: 'js-scan' | 'usearch-exact-f32' | 'int8-scan' | 'ann' | 'ann-k256' | 'ann-full-dimension' | 'ann-full-dimension-k256';
   queries: number;
   p50Ms: number;
   p99Ms: number;
@@ -40,6 +41,8 @@ export interface GallerySearchResult {
   annBuildS: number;
   /** The principal subspace the graph was built in (null: the full dimension). */
   annSubspace: { dimension: number; varianceKept: number } | null;
+  /** The same graph built at full dimension (null: not built at this size). */
+  annFullDimensionBuildS: number | null;
   rssMbLoaded: number;
   rssMbWithGraph: number;
   /** A daemon's start: the gallery opened from LMDB (records read, decoded, indexed); null above lmdbUpTo. */
@@ -54,6 +57,8 @@ export interface GallerySearchOptions {
   queries?: number;
   /** Largest size also written to LMDB to time the gallery's open (≈ 8 KB per enrolled identity at 512-d). */
   lmdbUpTo?: number;
+  /** Largest size whose graph is also built at full dimension, to compare with the principal subspace in one run. */
+  fullDimensionUpTo?: number;
   log?: (line: string) => void;
 }
 
@@ -141,7 +146,16 @@ async function measureLmdbOpen(prototypes: Float32Array, count: number, dimensio
   }
 }
 
-async function measureSize(count: number, dimension: number, queryCount: number, lmdbUpTo: number, log: (line: string) => void): Promise<GallerySearchResult> {
+interface SizeOptions {
+  count: number;
+  dimension: number;
+  queryCount: number;
+  lmdbUpTo: number;
+  fullDimensionUpTo: number;
+  log: (line: string) => void;
+}
+
+async function measureSize({ count, dimension, queryCount, lmdbUpTo, fullDimensionUpTo, log }: SizeOptions): Promise<GallerySearchResult> {
   const { prototypes, queries: makeQueries } = syntheticGallery(count, dimension);
   const lmdb = count <= lmdbUpTo ? await measureLmdbOpen(prototypes, count, dimension) : null;
   if (lmdb) log(`gallery ${count}: opened from LMDB (${lmdb.databaseMb} MiB) in ${lmdb.openS.toFixed(2)} s`);
@@ -176,21 +190,35 @@ async function measureSize(count: number, dimension: number, queryCount: number,
   if (build === undefined || pathNow() !== 'ann') throw new Error('the graph was not built');
   compare('ann', (query) => ids(index.search(query, K)));
   compare('ann-k256', (query) => ids(index.search(query, 256).slice(0, K)));
-  const result = { identities: count, dimension, loadS, annBuildS: build.seconds, annSubspace: build.subspace, rssMbLoaded, rssMbWithGraph: rssMb(), lmdb, paths };
+  const rssMbWithGraph = rssMb();
   index.dispose();
-  return result;
+  let annFullDimensionBuildS: number | null = null;
+  if (count <= fullDimensionUpTo) {
+    log(`gallery ${count}: building the graph at full dimension, for comparison`);
+    const full = new PrototypeIndex(dimension, { annFrom: count, ann: { ...DEFAULT_ANN_SETTINGS, subspaceDimension: dimension } });
+    for (let i = 0; i < count; i++) full.load(`person-${i}`, prototypes.subarray(i * dimension, (i + 1) * dimension));
+    const fullBuild = await full.finishLoad();
+    if (fullBuild === undefined || fullBuild.subspace !== null) throw new Error('the full-dimension graph was not built');
+    annFullDimensionBuildS = fullBuild.seconds;
+    compare('ann-full-dimension', (query) => ids(full.search(query, K)));
+    compare('ann-full-dimension-k256', (query) => ids(full.search(query, 256).slice(0, K)));
+    full.dispose();
+  }
+  return { identities: count, dimension, loadS, annBuildS: build.seconds, annSubspace: build.subspace, annFullDimensionBuildS, rssMbLoaded, rssMbWithGraph, lmdb, paths };
 }
 
 export async function measureGallerySearch(options: GallerySearchOptions): Promise<GallerySearchResult[]> {
-  const { dimension = 512, queries = 1000, lmdbUpTo = 100_000, log = () => {} } = options;
+  const { dimension = 512, queries = 1000, lmdbUpTo = 100_000, fullDimensionUpTo = 100_000, log = () => {} } = options;
   const results: GallerySearchResult[] = [];
-  for (const count of options.sizes) results.push(await measureSize(count, dimension, queries, lmdbUpTo, log));
+  for (const count of options.sizes) results.push(await measureSize({ count, dimension, queryCount: queries, lmdbUpTo, fullDimensionUpTo, log }));
   return results;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { parseArgs } = await import('node:util');
-  const { values } = parseArgs({ options: { sizes: { type: 'string', default: '10000,100000' }, queries: { type: 'string', default: '1000' } } });
-  const results = await measureGallerySearch({ sizes: values.sizes.split(',').map(Number), queries: Number(values.queries), log: (line) => process.stderr.write(`${line}\n`) });
+  const { values } = parseArgs({
+    options: { sizes: { type: 'string', default: '10000,100000' }, queries: { type: 'string', default: '1000' }, 'full-dimension-up-to': { type: 'string', default: '100000' } },
+  });
+  const results = await measureGallerySearch({ sizes: values.sizes.split(',').map(Number), queries: Number(values.queries), fullDimensionUpTo: Number(values['full-dimension-up-to']), log: (line) => process.stderr.write(`${line}\n`) });
   process.stdout.write(`${JSON.stringify(results, null, 1)}\n`);
 }

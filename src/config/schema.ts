@@ -355,6 +355,10 @@ export const gallerySchema = z.strictObject({
       // From this many identities of one class an HNSW graph (built in the background at start
       // and when the class grows past it) answers the matcher's shortlist; null: the int8 scan always.
       ann_from: z.int().min(1000).nullable().default(100_000),
+      // The graph holds the prototypes projected on their leading principal directions (the exact
+      // rescore stays at full dimension); the build's log line says how much energy they keep.
+      // null: the full dimension.
+      graph_dimensions: z.int().min(16).nullable().default(128),
     })
     .prefault({}),
 });

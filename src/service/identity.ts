@@ -13,6 +13,7 @@ import { CameraCentring } from '../features/camera-centring.js';
 import { FeatureSpace } from '../features/feature-space.js';
 import { ScoreCalibration } from '../features/score-calibration.js';
 import { Gallery } from '../gallery/gallery.js';
+import { DEFAULT_ANN_SETTINGS } from '../search/ann-index.js';
 import { Matcher, type MatcherOptions } from '../match/matcher.js';
 import type { DaemonEvents } from './daemon-events.js';
 import type { EventBus } from './event-bus.js';
@@ -68,6 +69,7 @@ export function openGallery(
       ? {
           search: {
             annFrom: config.gallery.search.ann_from,
+            ann: { ...DEFAULT_ANN_SETTINGS, subspaceDimension: config.gallery.search.graph_dimensions ?? Number.POSITIVE_INFINITY },
             onAnnBuilt: (objectClass, { vectors, seconds, subspace }) =>
               logger.info(
                 { objectClass, vectors, seconds, subspace },
