@@ -145,6 +145,12 @@ test('control room: a match with both crops in Chromium, cameras online, /metric
   assert.ok(value(/^crosscam_camera_detections_total\{camera="left",class="person"\} (\d+)$/m) > 50, 'detections by class');
   assert.ok(value(/^crosscam_inference_seconds_count\{model="yolox-nano",provider="cpu"\} (\d+)$/m) > 50, 'detector latency histogram');
   assert.ok(value(/^crosscam_inference_seconds_count\{model="osnet-x0_25-msmt17",provider="cpu"\} (\d+)$/m) > 5, 're-ID latency histogram');
+  // Each detector run is one frame; a re-ID run is a batch, so it ran at least as many crops as runs.
+  assert.equal(value(/^crosscam_inference_items_total\{model="yolox-nano",provider="cpu"\} (\d+)$/m), value(/^crosscam_inference_seconds_count\{model="yolox-nano",provider="cpu"\} (\d+)$/m), 'detector items are frames');
+  assert.ok(
+    value(/^crosscam_inference_items_total\{model="osnet-x0_25-msmt17",provider="cpu"\} (\d+)$/m) >= value(/^crosscam_inference_seconds_count\{model="osnet-x0_25-msmt17",provider="cpu"\} (\d+)$/m),
+    're-ID items are crops, at least one per run',
+  );
   assert.ok(value(/^crosscam_matches_total\{confidence="(?:high|low)"\} (\d+)$/m) >= 1, 'matches by confidence');
   assert.ok(value(/^crosscam_gallery_identities (\d+)$/m) >= 1, 'gallery identities');
   assert.equal(value(/^crosscam_mqtt_connected (\d)$/m), 1, 'MQTT connected');

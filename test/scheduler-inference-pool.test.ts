@@ -37,12 +37,16 @@ test('worker threads detect and embed as the in-process models do, batching crop
   const loaded = await readConfigOrDefaults(undefined, PETS_VIDEO);
   const local = await openInProcessVisionModels({ ...loaded, logger, modelsDir: TEST_MODELS_DIR });
   let reidRuns = 0;
+  const items = new Map<string, number>();
   const pool = await openVisionModels({
     ...loaded,
     logger,
     modelsDir: TEST_MODELS_DIR,
     workers: 2,
-    onInference: (model) => (reidRuns += model === loaded.config.models.reid.person ? 1 : 0),
+    onInference: (model, _provider, _seconds, count) => {
+      reidRuns += model === loaded.config.models.reid.person ? 1 : 0;
+      items.set(model, (items.get(model) ?? 0) + count);
+    },
   });
   try {
     const frames = await petsFrames(6, 40);
@@ -68,6 +72,9 @@ test('worker threads detect and embed as the in-process models do, batching crop
     }
     // Two workers take the first two frames' crops; the four frames queued meanwhile share one run.
     assert.ok(reidRuns <= 4, `six frames' crops in ${reidRuns} re-ID runs`);
+    // The workers report what each run ran: one frame per detector run, every crop once.
+    assert.equal(items.get(loaded.config.models.detector), frames.length);
+    assert.equal(items.get(loaded.config.models.reid.person), boxes.flat().length);
 
     pool.detector.setOutputFilter({ classes: ['car'], minScore: 0.3 });
     const carsOnly = await Promise.all(frames.slice(0, 2).map((frame) => pool.detector.detect(frame)));

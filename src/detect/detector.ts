@@ -155,7 +155,7 @@ export class Detector {
     this.lastTimings.preprocessMs = preprocessed - started;
     this.lastTimings.inferenceMs = inferred - preprocessed;
     this.lastTimings.decodeMs = finished - inferred;
-    this.options.onInference?.((inferred - preprocessed) / 1000);
+    this.options.onInference?.((inferred - preprocessed) / 1000, 1);
     return detections;
   }
 }
@@ -168,7 +168,7 @@ export interface OpenDetectorOptions extends DetectorTuning {
   intraOpThreads?: number;
   logger: Logger;
   /** Told each network run's duration with the model's id and provider. */
-  onInference?: (model: string, provider: ExecutionProviderName, seconds: number) => void;
+  onInference?: (model: string, provider: ExecutionProviderName, seconds: number, items: number) => void;
 }
 
 /**
@@ -188,7 +188,7 @@ export async function openDetector(options: OpenDetectorOptions): Promise<Detect
       (await createInferenceSession({ model, label: `${options.entry.id} ${label}`, providers: preprocessProviders, logger: options.logger, ...threads })).session,
     classes: options.classes,
     provider: loaded.provider,
-    ...(options.onInference ? { onInference: (seconds: number) => options.onInference!(options.entry.id, loaded.provider, seconds) } : {}),
+    ...(options.onInference ? { onInference: (seconds: number, items: number) => options.onInference!(options.entry.id, loaded.provider, seconds, items) } : {}),
     minScore: options.minScore,
     nmsIou: options.nmsIou,
     minBoxHeight: options.minBoxHeight,

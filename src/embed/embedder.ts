@@ -165,7 +165,7 @@ export class Embedder {
       const output = new Tensor('float32', this.embeddings.subarray(0, count * dim), [count, dim]);
       const started = performance.now();
       await this.session.run(feeds, { [outputName]: output });
-      this.onInference?.((performance.now() - started) / 1000);
+      this.onInference?.((performance.now() - started) / 1000, count);
       batch.forEach((crop, i) => results[crop.request]!.push(normalised(this.embeddings.subarray(i * dim, (i + 1) * dim))));
     }
     return results;

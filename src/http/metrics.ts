@@ -19,7 +19,8 @@ export interface MetricsSources {
 
 export interface DaemonMetrics {
   readonly registry: Registry;
-  observeInference(model: string, provider: string, seconds: number): void;
+  /** One network run: its duration and how many frames (detector) or crops (re-ID) it ran. */
+  observeInference(model: string, provider: string, seconds: number, items: number): void;
   countDecision(decision: MatchDecision): void;
 }
 
@@ -99,6 +100,8 @@ export function createDaemonMetrics(sources: MetricsSources): DaemonMetrics {
     registers,
     buckets: [0.002, 0.005, 0.01, 0.02, 0.035, 0.05, 0.075, 0.1, 0.2, 0.5, 1],
   });
+  // With the histogram's count, the mean batch; with the frames processed, the crops per frame.
+  const inferenceItems = new Counter({ name: 'crosscam_inference_items_total', help: 'Frames (detector) or crops (re-ID) run through a network', labelNames: ['model', 'provider'], registers });
 
   scalarGauge(registry, 'crosscam_gallery_identities', 'Identities in the gallery', () => sources.gallery().identities);
   scalarGauge(registry, 'crosscam_gallery_sightings', 'Sightings in the gallery', () => sources.gallery().sightings);
@@ -110,7 +113,10 @@ export function createDaemonMetrics(sources: MetricsSources): DaemonMetrics {
 
   return {
     registry,
-    observeInference: (model, provider, seconds) => inference.observe({ model, provider }, seconds),
+    observeInference(model, provider, seconds, items) {
+      inference.observe({ model, provider }, seconds);
+      inferenceItems.inc({ model, provider }, items);
+    },
     countDecision(decision) {
       decisions.inc({ outcome: decision.outcome });
       if (decision.outcome === 'matched' || decision.watchlistLabel !== undefined) matches.inc({ confidence: decision.highConfidence ? 'high' : 'low' });

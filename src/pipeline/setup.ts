@@ -163,7 +163,7 @@ export interface OpenVisionModelsOptions extends LoadedConfig {
   /** Overrides config models.dir (CLI flag). */
   modelsDir?: string;
   /** Told each network run's duration with the model's id and provider (metrics). */
-  onInference?: (model: string, provider: ExecutionProviderName, seconds: number) => void;
+  onInference?: (model: string, provider: ExecutionProviderName, seconds: number, items: number) => void;
 }
 
 /**
@@ -228,7 +228,7 @@ export async function openInProcessVisionModels(options: OpenVisionModelsOptions
         session: loaded.session,
         batchSize: config.embed.batch_size,
         colourTables: config.features.colour_normalisation.enabled,
-        ...(onInference ? { onInference: (seconds: number) => onInference(entry.id, loaded.provider, seconds) } : {}),
+        ...(onInference ? { onInference: (seconds: number, items: number) => onInference(entry.id, loaded.provider, seconds, items) } : {}),
       });
       opened.push(embedder);
       used[entry.id] = loaded.provider;

@@ -17,8 +17,11 @@ export type ExecutionProviderRequest =
 
 export type ExecutionProviderName = ExecutionProviderRequest['name'];
 
-/** Told the duration of every network run (metrics); must be cheap, it is on the frame path. */
-export type InferenceObserver = (seconds: number) => void;
+/**
+ * Told the duration of every network run and how many items it ran (frames for a detector,
+ * crops for re-ID), for metrics; must be cheap, it is on the frame path.
+ */
+export type InferenceObserver = (seconds: number, items: number) => void;
 
 export interface CreateInferenceSessionOptions {
   /** A model file path, or the model bytes (e.g. a graph from buildOnnxModel). */

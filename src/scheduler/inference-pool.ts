@@ -22,7 +22,7 @@ import type { Detection, Frame, ObjectClass } from '../core/types.js';
 import type { EmbedOptions } from '../embed/embedder.js';
 import type { OpenVisionModelsOptions, VisionModels } from '../pipeline/setup.js';
 import type { ExecutionProviderName } from '../runtime/inference-session.js';
-import type { FramePixels, InferenceWorkerData, WorkerReply, WorkerRequest } from './inference-protocol.js';
+import type { FramePixels, InferenceTiming, InferenceWorkerData, WorkerReply, WorkerRequest } from './inference-protocol.js';
 
 type ReadyReply = Extract<WorkerReply, { type: 'ready' }>;
 type Reply = Exclude<WorkerReply, { type: 'ready' } | { type: 'failed' }>;
@@ -219,10 +219,10 @@ export class InferencePool {
     return false;
   }
 
-  private observe(timings: readonly { model: string; seconds: number }[]): void {
+  private observe(timings: readonly InferenceTiming[]): void {
     const observer = this.options.onInference;
     if (!observer) return;
-    for (const timing of timings) observer(timing.model, this.ready?.providers[timing.model] ?? ('cpu' as ExecutionProviderName), timing.seconds);
+    for (const timing of timings) observer(timing.model, this.ready?.providers[timing.model] ?? ('cpu' as ExecutionProviderName), timing.seconds, timing.items);
   }
 
   private broadcast(request: Unnumbered<Extract<WorkerRequest, { type: 'setOutputFilter' }>>): void {

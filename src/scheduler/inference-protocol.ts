@@ -27,6 +27,8 @@ export type WorkerRequest =
 export interface InferenceTiming {
   model: string;
   seconds: number;
+  /** Frames (detector) or crops (re-ID) in the run. */
+  items: number;
 }
 
 export type WorkerReply =

@@ -19,7 +19,7 @@ try {
   const models = await openInProcessVisionModels({
     ...data.loaded,
     logger,
-    onInference: (model, _provider, seconds) => timings.push({ model, seconds }),
+    onInference: (model, _provider, seconds, items) => timings.push({ model, seconds, items }),
   });
   const byModel = new Map<string, Embedder>();
   const embedderModels: Partial<Record<string, string>> = {};

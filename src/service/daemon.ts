@@ -100,7 +100,7 @@ export class Daemon {
       ...loaded,
       logger,
       ...(options.modelsDir ? { modelsDir: options.modelsDir } : {}),
-      onInference: (model, provider, seconds) => surface.metrics.observeInference(model, provider, seconds),
+      onInference: (model, provider, seconds, items) => surface.metrics.observeInference(model, provider, seconds, items),
     });
     const store = openStateStore({ path: config.gallery.path, mapSizeMb: config.gallery.map_size_mb });
     // The publish stage exists once the publisher does, which needs the gallery: bound late.
