@@ -14,6 +14,7 @@ import type { SightingMessage, StatsMessage } from '../src/publish/messages.js';
 import { startDaemon } from '../test/support/daemon-process.js';
 import { startMosquitto } from '../test/support/mosquitto.js';
 import { collectMqtt } from '../test/support/mqtt-collector.js';
+import { freePort } from '../test/support/ports.js';
 import { groupProcesses } from '../test/support/process-group.js';
 import { makeH264Clip, startRtspServer } from '../test/support/rtsp-server.js';
 import { PETS_VIDEO } from '../test/support/shared-data.js';
@@ -37,6 +38,25 @@ export interface CameraStepOptions {
 export interface DaemonMemory {
   anonymousMb: number;
   fileMb: number;
+}
+
+/** One model's network runs over a window: how many, the frames or crops they ran, and their seconds. */
+export interface InferenceFigures {
+  runs: number;
+  items: number;
+  seconds: number;
+}
+
+/** Running totals of every model's network runs, read off the daemon's /metrics. */
+async function inferenceTotals(metricsUrl: string): Promise<Record<string, InferenceFigures>> {
+  const text = await (await fetch(metricsUrl)).text();
+  const totals: Record<string, InferenceFigures> = {};
+  const series = /^crosscam_inference_(items_total|seconds_count|seconds_sum)\{model="([^"]+)",provider="[^"]+"\} ([\d.e+-]+)$/gm;
+  for (const [, name, model, value] of text.matchAll(series)) {
+    const figures = (totals[model!] ??= { runs: 0, items: 0, seconds: 0 });
+    figures[name === 'items_total' ? 'items' : name === 'seconds_count' ? 'runs' : 'seconds'] += Number(value);
+  }
+  return totals;
 }
 
 export interface CameraFigures {
@@ -65,6 +85,8 @@ export interface CameraStepResult {
   /** Its ffmpeg children alone (decoding, scaling, pixel format). */
   ffmpegCpuPercent: number;
   rssMb: number;
+  /** Network runs over the window, by model, from the daemon's Prometheus metrics. */
+  inference: Record<string, InferenceFigures>;
   /** ≥ 4.9 fps on every camera, < 1 % skipped, p99 ≤ 500 ms. */
   holds: boolean;
 }
@@ -132,6 +154,8 @@ export async function runCameraStep(options: CameraStepOptions): Promise<CameraS
   const collector = await collectMqtt({ url: broker.url, topics: ['crosscam/bench/#'] });
   let daemon: ReturnType<typeof startDaemon> | undefined;
   try {
+    const httpPort = await freePort();
+    const metricsUrl = `http://127.0.0.1:${httpPort}/metrics`;
     daemon = startDaemon({
       config: {
         node_id: 'bench',
@@ -140,6 +164,7 @@ export async function runCameraStep(options: CameraStepOptions): Promise<CameraS
         mqtt: { url: broker.url, stats_interval_s: 5 },
         gallery: { path: galleryDir },
         log: { level: 'warn' },
+        http: { port: httpPort },
         ...options.config,
       },
       ...(options.env ? { env: options.env } : {}),
@@ -155,9 +180,17 @@ export async function runCameraStep(options: CameraStepOptions): Promise<CameraS
     await new Promise((resolve) => setTimeout(resolve, options.warmUpS * 1000));
     const measureStart = Date.now();
     const cpuStart = { machine: machineTicks(), daemon: groupTicks(daemon.pid) };
+    const inferenceStart = await inferenceTotals(metricsUrl);
     const firstIndex = collector.messages.length;
     await new Promise((resolve) => setTimeout(resolve, options.seconds * 1000));
     const cpuEnd = { machine: machineTicks(), daemon: groupTicks(daemon.pid) };
+    const inferenceEnd = await inferenceTotals(metricsUrl);
+    const inference = Object.fromEntries(
+      Object.entries(inferenceEnd).map(([model, end]) => {
+        const start = inferenceStart[model] ?? { runs: 0, items: 0, seconds: 0 };
+        return [model, { runs: end.runs - start.runs, items: end.items - start.items, seconds: end.seconds - start.seconds }];
+      }),
+    );
     clearInterval(memoryTimer);
     const elapsedS = (Date.now() - measureStart) / 1000;
 
@@ -197,6 +230,7 @@ export async function runCameraStep(options: CameraStepOptions): Promise<CameraS
       daemonCpuPercent: ((cpuEnd.daemon.all - cpuStart.daemon.all) / 100 / elapsedS) * 100, // USER_HZ = 100
       ffmpegCpuPercent: ((cpuEnd.daemon.ffmpeg - cpuStart.daemon.ffmpeg) / 100 / elapsedS) * 100,
       rssMb: last?.process.rss_mb ?? NaN,
+      inference,
       holds: minFps >= 4.9 && maxSkippedFraction < 0.01 && sightingLatencyMs.p99 <= 500,
     };
   } finally {

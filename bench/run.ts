@@ -11,7 +11,7 @@
  * cameras for 30 s each, 10⁴ and 10⁵ identities, no soak. Full: the whole clip, 3 rounds.
  * Models from $CROSSCAM_MODELS_DIR (else ../shared/models), video from ../shared.
  */
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -20,7 +20,7 @@ import { type DaemonMemory, runCameraStep, stepCameras, type CameraStepResult } 
 import { measureGallerySearch } from './gallery-search.js';
 import { plotCameraSteps, plotSoak, type RssSample } from './plot.js';
 import { measureProcessThroughput } from './process-throughput.js';
-import { measureVisionCore } from './vision-core.js';
+import { measureVisionCore, VISION_CORE_MODELS } from './vision-core.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -58,9 +58,10 @@ const core = await measureVisionCore({ frames, threads: Number(args.threads) });
 log(`process throughput: ${processFrames > 0 ? `${processFrames} frames` : 'the whole clip'}, ${processRounds} round(s)`);
 const throughput = processRounds > 0 ? await measureProcessThroughput({ frames: processFrames, rounds: processRounds, log }) : null;
 log(`cameras: steps ${counts.join(', ')}, ${seconds} s each after ${args['warm-up']} s warm-up`);
+await mkdir(path.dirname(path.resolve(args.out)), { recursive: true });
 const steps = await stepCameras(counts, { seconds, warmUpS: Number(args['warm-up']) }, log);
 log(`gallery search: ${gallerySizes.join(', ')} identities, ${galleryQueries} queries per path`);
-const gallery = await measureGallerySearch({ sizes: gallerySizes, queries: galleryQueries, log });
+const gallery = await measureGallerySearch({ sizes: gallerySizes, queries: galleryQueries, fullDimensionUpTo: args.short ? 10_000 : 100_000, log });
 const soak = soakMinutes > 0 ? await runSoak() : null;
 
 /** RSS drift: the mean of the last 5 minutes against the mean of the first 5 after warm-up. */
@@ -99,13 +100,29 @@ async function runSoak() {
   return { cameras: soakCameras, minutes: soakMinutes, warmUpS: soakWarmUpS, afterWarmUpMb, endMb, maxMb: Math.max(...samples.map((s) => s.rssMb)), drift, memory: memoryDrift, gallery, step, samples, memorySamples: memory };
 }
 
+for (const step of steps) log(`${step.cameras} cameras: orchestration ${orchestrationCell(step)}`);
 const held = steps.filter((step) => step.holds);
 const largest = held.at(-1);
-// The daemon's own CPU per processed frame (its ffmpeg children left out) against the per-frame path alone.
-const orchestration = (step: CameraStepResult) => {
-  const frames = step.perCamera.reduce((sum, camera) => sum + camera.fps, 0);
-  return (step.daemonCpuPercent - step.ffmpegCpuPercent) * 10 / frames / core.pipelineCpuMsPerFrame;
-};
+/**
+ * The daemon's own CPU per processed frame (its ffmpeg children left out) against the sum of
+ * the stages measured alone at the daemon's workload: a detector run and a tracker update per
+ * frame, plus its crops per frame at its mean re-ID batch. Per-crop cost at batch b follows
+ * c(b) = a + f/b (a fixed cost per run shared by the batch) through the batch-1 and batch-16
+ * figures.
+ */
+function orchestration(step: CameraStepResult) {
+  const detector = step.inference[VISION_CORE_MODELS.detector];
+  const reid = step.inference[VISION_CORE_MODELS.reid] ?? { runs: 0, items: 0, seconds: 0 };
+  if (!detector || detector.items === 0) return null;
+  const { detectorPerFrame, trackerPerFrame, embedPerCrop } = core.stagesCpu;
+  const cropsPerFrame = reid.items / detector.items;
+  const meanBatch = reid.runs === 0 ? 1 : reid.items / reid.runs;
+  const perRunShare = ((embedPerCrop.batch1 - embedPerCrop.batch16) * 16) / 15;
+  const embedPerCropAtBatch = embedPerCrop.batch1 - perRunShare * (1 - 1 / Math.min(meanBatch, 16));
+  const stagesMsPerFrame = detectorPerFrame + trackerPerFrame + cropsPerFrame * embedPerCropAtBatch;
+  const daemonMsPerFrame = ((step.daemonCpuPercent - step.ffmpegCpuPercent) * 10 * step.seconds) / detector.items;
+  return { ratio: daemonMsPerFrame / stagesMsPerFrame, daemonMsPerFrame, stagesMsPerFrame, cropsPerFrame, meanBatch };
+}
 const machine = { cpu: os.cpus()[0]?.model ?? 'cpu', cores: os.cpus().length, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, onnxruntime: ort.env.versions.node };
 const commands = { run: `node dist/bench/run.js ${process.argv.slice(2).join(' ')}`.trim(), vision: 'bench/vision-core.ts', process: 'bench/process-throughput.ts', cameras: 'bench/cameras.ts', gallery: 'bench/gallery-search.ts' };
 const plots = { cameras: `${args.out}-cameras.png`, soak: soak ? `${args.out}-soak.png` : null };
@@ -119,7 +136,8 @@ const report = {
   processThroughput: throughput,
   cameras: steps,
   largestCamerasHeld: largest?.cameras ?? 0,
-  orchestrationRatio: largest ? orchestration(largest) : null,
+  orchestrationRatio: largest ? (orchestration(largest)?.ratio ?? null) : null,
+  orchestration: largest ? orchestration(largest) : null,
   gallerySearch: gallery,
   soak,
   plots,
@@ -147,10 +165,15 @@ const processSection = !throughput
   throughput.ratios.map((r) => `crosscam / ${r.versus}: ${r.median === null ? 'not measured' : `${r.median.toFixed(2)}× (per round ${r.perRound.map((x) => x.toFixed(2)).join(', ')})`}`).join('. ') +
   '.';
 
+function orchestrationCell(step: CameraStepResult): string {
+  const figures = orchestration(step);
+  if (!figures) return '–';
+  return `${figures.ratio.toFixed(2)} (${figures.daemonMsPerFrame.toFixed(1)} / ${figures.stagesMsPerFrame.toFixed(1)} ms, ${figures.cropsPerFrame.toFixed(2)} crops, batch ${figures.meanBatch.toFixed(1)})`;
+}
 const cameraRows = steps.map((step) => {
   const fps = step.perCamera.map((c) => c.fps);
   const pipeline = step.perCamera.reduce((sum, c) => sum + c.pipelineMs, 0) / step.perCamera.length;
-  return `| ${step.cameras} | ${Math.min(...fps).toFixed(2)}–${Math.max(...fps).toFixed(2)} | ${(step.maxSkippedFraction * 100).toFixed(1)} % | ${pipeline.toFixed(0)} ms | ${step.sightingLatencyMs.p50} / ${step.sightingLatencyMs.p99} ms (${step.sightingLatencyMs.count}) | ${step.machineCpuPercent.toFixed(0)} % (ffmpeg ${step.ffmpegCpuPercent.toFixed(0)} %) | ${step.rssMb} MiB | ${step.holds ? 'holds' : 'falls behind'} | ${orchestration(step).toFixed(2)} |`;
+  return `| ${step.cameras} | ${Math.min(...fps).toFixed(2)}–${Math.max(...fps).toFixed(2)} | ${(step.maxSkippedFraction * 100).toFixed(1)} % | ${pipeline.toFixed(0)} ms | ${step.sightingLatencyMs.p50} / ${step.sightingLatencyMs.p99} ms (${step.sightingLatencyMs.count}) | ${step.machineCpuPercent.toFixed(0)} % (ffmpeg ${step.ffmpegCpuPercent.toFixed(0)} %) | ${step.rssMb} MiB | ${step.holds ? 'holds' : 'falls behind'} | ${orchestrationCell(step)} |`;
 });
 const markdown =
   `# crosscam benchmark\n\n${startedAt} — ${machine.cpu} × ${machine.cores}, ${machine.memoryGiB} GiB, Node ${machine.node}, onnxruntime-node ${machine.onnxruntime} CPU. Command: \`${commands.run}\`.\n\n` +
@@ -159,7 +182,9 @@ const markdown =
   processSection +
   `\n\n## Cameras (RTSP 1280x720 H.264 25 fps, detect.fps 5, person re-ID, Mosquitto; ${seconds} s measured after ${args['warm-up']} s)\n\n` +
   `A step holds when every camera processes ≥ 4.9 fps with < 1 % of its frames skipped and the frame → MQTT \`new\` sighting p99 is ≤ 500 ms. ` +
-  `Orchestration: the daemon's CPU per processed frame (ffmpeg excluded) / the per-frame path alone (${core.pipelineCpuMsPerFrame.toFixed(1)} CPU ms, ${core.cropsPerFrame.toFixed(2)} crops per frame).\n\n` +
+  `Orchestration: the daemon's CPU per processed frame (ffmpeg excluded) / the sum of the stages measured alone above at the daemon's workload ` +
+  `(CPU: detector ${core.stagesCpu.detectorPerFrame.toFixed(1)} ms + tracker ${core.stagesCpu.trackerPerFrame.toFixed(2)} ms per frame, plus its crops per frame × the re-ID cost per crop at its mean batch, ` +
+  `interpolated as a + f/b between ${core.stagesCpu.embedPerCrop.batch1.toFixed(1)} ms at batch 1 and ${core.stagesCpu.embedPerCrop.batch16.toFixed(1)} ms at 16; crops and batches from its crosscam_inference_* metrics).\n\n` +
   `| cameras | fps per camera (min–max) | skipped (worst camera) | pipeline per frame | new sighting p50 / p99 (count) | machine CPU (of ${machine.cores * 100} %) | RSS | result | orchestration |\n|---|---|---|---|---|---|---|---|---|\n` +
   cameraRows.join('\n') +
   `\n\nLargest step that holds: ${largest ? `${largest.cameras} cameras` : 'none'}.\n\n![fps and latency against cameras](${path.basename(plots.cameras)})\n\n` +

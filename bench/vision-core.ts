@@ -21,6 +21,9 @@ import { loadCatalogModel } from '../src/runtime/catalog-model.js';
 import { ByteTracker } from '../src/track/tracker.js';
 import { PETS_GT, PETS_VIDEO, SHARED_MODELS_DIR } from '../test/support/shared-data.js';
 
+/** The models measured here, which are the daemon's defaults (the camera benchmark runs those). */
+export const VISION_CORE_MODELS = { detector: 'yolox-nano', reid: 'osnet-x0_25-msmt17' } as const;
+
 export interface VisionCoreFigures {
   frames: number;
   threads: number;
@@ -30,6 +33,12 @@ export interface VisionCoreFigures {
   pipelineMsPerFrame: number;
   pipelineCpuMsPerFrame: number;
   cropsPerFrame: number;
+  /**
+   * CPU ms of each stage alone (every thread of this process while it runs: onnxruntime's
+   * async run and the crop graph use more than the calling thread), for the orchestration
+   * ratio at the daemon's crops per frame and batch.
+   */
+  stagesCpu: { detectorPerFrame: number; trackerPerFrame: number; embedPerCrop: { batch1: number; batch16: number } };
 }
 
 export async function measureVisionCore(options: { frames: number; threads: number }): Promise<VisionCoreFigures> {
@@ -38,21 +47,26 @@ export async function measureVisionCore(options: { frames: number; threads: numb
   const modelsDir = process.env.CROSSCAM_MODELS_DIR ?? SHARED_MODELS_DIR;
   const logger = pino({ level: 'warn' }, pino.destination(2));
   const catalog = await loadModelCatalog();
-  const detectorEntry = catalog.models.get('yolox-nano') as DetectorModelEntry;
-  const reidEntry = catalog.models.get('osnet-x0_25-msmt17') as ReidModelEntry;
+  const detectorEntry = catalog.models.get(VISION_CORE_MODELS.detector) as DetectorModelEntry;
+  const reidEntry = catalog.models.get(VISION_CORE_MODELS.reid) as ReidModelEntry;
 
   const fmt = (ms: number) => ms.toFixed(2);
 
-  /** Median ms per item over `rounds` timed calls of `fn`, after a warm-up. */
-  async function timePerItem(items: number, rounds: number, fn: () => Promise<unknown>): Promise<number> {
+  const cpuMsSince = (started: NodeJS.CpuUsage) => {
+    const used = process.cpuUsage(started);
+    return (used.user + used.system) / 1000;
+  };
+  /** Median wall ms per item over `rounds` timed calls of `fn`, after a warm-up, and the mean CPU ms per item. */
+  async function timePerItem(items: number, rounds: number, fn: () => Promise<unknown>): Promise<{ ms: number; cpuMs: number }> {
     for (let i = 0; i < 3; i++) await fn();
     const samples: number[] = [];
+    const cpuStarted = process.cpuUsage();
     for (let i = 0; i < rounds; i++) {
       const started = performance.now();
       await fn();
       samples.push((performance.now() - started) / items);
     }
-    return median(samples);
+    return { ms: median(samples), cpuMs: cpuMsSince(cpuStarted) / (rounds * items) };
   }
 
   // Decode once into owned copies, so that the stages below are timed without ffmpeg.
@@ -77,6 +91,7 @@ export async function measureVisionCore(options: { frames: number; threads: numb
   });
   const steps = { preprocess: [] as number[], inference: [] as number[], decode: [] as number[], total: [] as number[] };
   const detections: Detection[][] = [];
+  const detectorCpuStarted = process.cpuUsage();
   for (const frame of frames) {
     detections.push(await detector.detect(frame));
     const t = detector.lastTimings;
@@ -85,6 +100,7 @@ export async function measureVisionCore(options: { frames: number; threads: numb
     steps.decode.push(t.decodeMs);
     steps.total.push(t.preprocessMs + t.inferenceMs + t.decodeMs);
   }
+  const detectorCpuMs = cpuMsSince(detectorCpuStarted) / frames.length;
 
   const reid = await loadCatalogModel({ entry: reidEntry, modelsDir, providers: [{ name: 'cpu' }], logger, intraOpThreads: threads });
   const embedder = await Embedder.create({ entry: reidEntry, session: reid.session, batchSize: 16 });
@@ -108,8 +124,10 @@ export async function measureVisionCore(options: { frames: number; threads: numb
 
   const tracker = new ByteTracker();
   const trackerStarted = performance.now();
+  const trackerCpuStarted = process.cpuUsage();
   detections.forEach((frameDetections, i) => tracker.update(frameDetections, { pts: frames[i].pts, frameIndex: frames[i].index }));
   const trackerMs = (performance.now() - trackerStarted) / frames.length;
+  const trackerCpuMs = cpuMsSince(trackerCpuStarted) / frames.length;
 
   // The whole per-frame path as `process` runs it (detect, filter, track, quality, embed).
   let embeddedCrops = 0;
@@ -137,16 +155,18 @@ export async function measureVisionCore(options: { frames: number; threads: numb
     ['detector preprocess (ONNX letterbox graph)', `${fmt(median(steps.preprocess))} ms/frame`],
     ['detector inference YOLOX-Nano 416', `${fmt(median(steps.inference))} ms/frame`],
     ['detector decode + NMS', `${fmt(median(steps.decode))} ms/frame`],
-    ['detector total', `${fmt(median(steps.total))} ms/frame`],
-    ['re-ID inference OSNet x0.25, batch 1', `${fmt(reidInference1)} ms/crop`],
-    ['re-ID inference OSNet x0.25, batch 16', `${fmt(reidInference16)} ms/crop`],
-    ['crop + preprocess (RoiAlign graph), 1 crop', `${fmt(crop1)} ms/crop`],
-    ['crop + preprocess (RoiAlign graph), 16 crops', `${fmt(crop16)} ms/crop`],
-    ['Embedder.embed, 1 crop', `${fmt(embed1)} ms/crop`],
-    ['Embedder.embed, 16 crops', `${fmt(embed16)} ms/crop`],
+    ['detector total', `${fmt(median(steps.total))} ms/frame, ${fmt(detectorCpuMs)} CPU ms`],
+    ['re-ID inference OSNet x0.25, batch 1', `${fmt(reidInference1.ms)} ms/crop`],
+    ['re-ID inference OSNet x0.25, batch 16', `${fmt(reidInference16.ms)} ms/crop`],
+    ['crop + preprocess (RoiAlign graph), 1 crop', `${fmt(crop1.ms)} ms/crop`],
+    ['crop + preprocess (RoiAlign graph), 16 crops', `${fmt(crop16.ms)} ms/crop`],
+    ['Embedder.embed, 1 crop', `${fmt(embed1.ms)} ms/crop, ${fmt(embed1.cpuMs)} CPU ms`],
+    ['Embedder.embed, 16 crops', `${fmt(embed16.ms)} ms/crop, ${fmt(embed16.cpuMs)} CPU ms`],
     ['tracker update', `${fmt(trackerMs)} ms/frame`],
     ['camera pipeline (detect+track+embed)', `${fmt(pipelineMs)} ms/frame = ${(1000 / pipelineMs).toFixed(1)} fps, ${pipelineCpuPercent.toFixed(0)} % CPU`],
     ['process RSS / JS heap after the run', `${(memory.rss / 2 ** 20).toFixed(0)} MiB / ${(memory.heapUsed / 2 ** 20).toFixed(0)} MiB`],
   ];
-  return { frames: frames.length, threads, rows, pipelineMsPerFrame: pipelineMs, pipelineCpuMsPerFrame: (pipelineMs * pipelineCpuPercent) / 100, cropsPerFrame: embeddedCrops / frames.length };
+  return { frames: frames.length, threads, rows, pipelineMsPerFrame: pipelineMs, pipelineCpuMsPerFrame: (pipelineMs * pipelineCpuPercent) / 100, cropsPerFrame: embeddedCrops / frames.length,
+    stagesCpu: { detectorPerFrame: detectorCpuMs, trackerPerFrame: trackerCpuMs, embedPerCrop: { batch1: embed1.cpuMs, batch16: embed16.cpuMs } },
+  };
 }
