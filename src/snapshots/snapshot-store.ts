@@ -17,6 +17,7 @@ import { RateLimitedLog } from '../core/rate-limited-log.js';
 import type { Frame } from '../core/types.js';
 import { trackKeyId, type TrackKey } from '../gallery/records.js';
 import type { CameraFrameResult } from '../pipeline/camera-pipeline.js';
+import { drawBoxes, glyphAtlas } from './box-overlay.js';
 
 export type SnapshotKind = 'crop' | 'frame';
 
@@ -39,6 +40,8 @@ interface RawImage {
 
 interface FrameCopy extends RawImage {
   boxes: { box: Box; label: string }[];
+  /** The boxes are drawn into `data` (at source size) by the first encode; later ones reuse them. */
+  drawn: boolean;
 }
 
 interface LiveSnapshot {
@@ -77,6 +80,7 @@ export class SnapshotStore {
         width: frame.width,
         height: frame.height,
         boxes: [...result.started, ...result.updated].map((s) => ({ box: s.box, label: `${s.objectClass} #${s.trackId}` })),
+        drawn: false,
       });
     const latest = this.latest.get(frame.cameraId);
     if (latest === undefined || frame.pts - latest.pts >= this.frameEveryS || frame.pts < latest.pts) {
@@ -185,28 +189,18 @@ export class SnapshotStore {
     return sharp(crop.data, { raw: { width: crop.width, height: crop.height, channels: 3 } }).jpeg({ quality: this.options.quality }).toBuffer();
   }
 
-  private encodeFrame(frame: FrameCopy): Promise<Buffer> {
-    // sharp resizes before it composites, so the boxes are drawn at the output size.
+  private async encodeFrame(frame: FrameCopy): Promise<Buffer> {
+    // Drawn at source size, stroke and font chosen for the output size, so they scale with it.
     const width = Math.min(frame.width, this.options.frameWidth);
-    const scale = width / frame.width;
-    const height = Math.round(frame.height * scale);
-    const stroke = Math.max(2, Math.round(width / 320));
-    const boxes = frame.boxes
-      .map(({ box, label }) => {
-        const x = Math.max(0, box.x1 * scale);
-        const y = Math.max(0, box.y1 * scale);
-        const w = Math.max(1, box.x2 * scale - x);
-        const h = Math.max(1, box.y2 * scale - y);
-        return `<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${w.toFixed(1)}" height="${h.toFixed(1)}" fill="none" stroke="#ffd400" stroke-width="${stroke}"/>` +
-          `<text x="${(x + 2).toFixed(1)}" y="${Math.max(6 * stroke, y - 3).toFixed(1)}" font-family="sans-serif" font-size="${6 * stroke}" fill="#ffd400">${label}</text>`;
-      })
-      .join('');
-    const overlay = Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">${boxes}</svg>`);
-    return sharp(frame.data, { raw: { width: frame.width, height: frame.height, channels: 3 } })
-      .resize({ width, height, fit: 'fill' })
-      .composite([{ input: overlay, top: 0, left: 0 }])
-      .jpeg({ quality: this.options.quality })
-      .toBuffer();
+    const height = Math.round((frame.height * width) / frame.width);
+    if (!frame.drawn) {
+      const scale = frame.width / width;
+      const stroke = Math.max(2, Math.round(width / 320));
+      drawBoxes(frame, frame.boxes, Math.round(stroke * scale), await glyphAtlas(Math.round(6 * stroke * scale)));
+      frame.drawn = true;
+    }
+    const image = sharp(frame.data, { raw: { width: frame.width, height: frame.height, channels: 3 } });
+    return (width === frame.width ? image : image.resize({ width, height, fit: 'fill' })).jpeg({ quality: this.options.quality }).toBuffer();
   }
 }
 
