@@ -29,7 +29,7 @@ export interface VisionCoreFigures {
   threads: number;
   /** Name → figure, as the report prints them. */
   rows: [string, string][];
-  /** The per-frame path alone: wall ms and CPU ms per frame (for the orchestration ratio). */
+  /** The per-frame path alone as `process` runs it: wall ms and CPU ms per frame, and its crops per frame (report figures). */
   pipelineMsPerFrame: number;
   pipelineCpuMsPerFrame: number;
   cropsPerFrame: number;
