@@ -100,7 +100,6 @@ async function runSoak() {
   return { cameras: soakCameras, minutes: soakMinutes, warmUpS: soakWarmUpS, afterWarmUpMb, endMb, maxMb: Math.max(...samples.map((s) => s.rssMb)), drift, memory: memoryDrift, gallery, step, samples, memorySamples: memory };
 }
 
-for (const step of steps) log(`${step.cameras} cameras: orchestration ${orchestrationCell(step)}`);
 const held = steps.filter((step) => step.holds);
 const largest = held.at(-1);
 /**
@@ -123,6 +122,9 @@ function orchestration(step: CameraStepResult) {
   const daemonMsPerFrame = ((step.daemonCpuPercent - step.ffmpegCpuPercent) * 10 * step.seconds) / detector.items;
   return { ratio: daemonMsPerFrame / stagesMsPerFrame, daemonMsPerFrame, stagesMsPerFrame, cropsPerFrame, meanBatch };
 }
+const orchestrationByStep = new Map(steps.map((step) => [step, orchestration(step)]));
+for (const step of steps) log(`${step.cameras} cameras: orchestration ${orchestrationCell(step)}`);
+const largestOrchestration = largest ? (orchestrationByStep.get(largest) ?? null) : null;
 const machine = { cpu: os.cpus()[0]?.model ?? 'cpu', cores: os.cpus().length, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, onnxruntime: ort.env.versions.node };
 const commands = { run: `node dist/bench/run.js ${process.argv.slice(2).join(' ')}`.trim(), vision: 'bench/vision-core.ts', process: 'bench/process-throughput.ts', cameras: 'bench/cameras.ts', gallery: 'bench/gallery-search.ts' };
 const plots = { cameras: `${args.out}-cameras.png`, soak: soak ? `${args.out}-soak.png` : null };
@@ -136,8 +138,8 @@ const report = {
   processThroughput: throughput,
   cameras: steps,
   largestCamerasHeld: largest?.cameras ?? 0,
-  orchestrationRatio: largest ? (orchestration(largest)?.ratio ?? null) : null,
-  orchestration: largest ? orchestration(largest) : null,
+  orchestrationRatio: largestOrchestration?.ratio ?? null,
+  orchestration: largestOrchestration,
   gallerySearch: gallery,
   soak,
   plots,
@@ -166,7 +168,7 @@ const processSection = !throughput
   '.';
 
 function orchestrationCell(step: CameraStepResult): string {
-  const figures = orchestration(step);
+  const figures = orchestrationByStep.get(step);
   if (!figures) return '–';
   return `${figures.ratio.toFixed(2)} (${figures.daemonMsPerFrame.toFixed(1)} / ${figures.stagesMsPerFrame.toFixed(1)} ms, ${figures.cropsPerFrame.toFixed(2)} crops, batch ${figures.meanBatch.toFixed(1)})`;
 }

@@ -9,7 +9,7 @@ import type { Logger } from '../core/logger.js';
 import { OBJECT_CLASSES, type Detection, type Frame, type ObjectClass } from '../core/types.js';
 import type { DetectorModelEntry } from '../models/catalog-schema.js';
 import { loadCatalogModel } from '../runtime/catalog-model.js';
-import { createInferenceSession, type ExecutionProviderName, type ExecutionProviderRequest, type InferenceObserver } from '../runtime/inference-session.js';
+import { createInferenceSession, type ExecutionProviderName, type ExecutionProviderRequest, type InferenceObserver, type ModelInferenceObserver } from '../runtime/inference-session.js';
 import { buildClassLookup, CandidateList, decodeYolov8, decodeYolox, yoloxGrid, type DecodeOptions } from './decode.js';
 import { mapBoxToFrame } from './input-placement.js';
 import { suppressOverlaps } from './nms.js';
@@ -168,7 +168,7 @@ export interface OpenDetectorOptions extends DetectorTuning {
   intraOpThreads?: number;
   logger: Logger;
   /** Told each network run's duration with the model's id and provider. */
-  onInference?: (model: string, provider: ExecutionProviderName, seconds: number, items: number) => void;
+  onInference?: ModelInferenceObserver;
 }
 
 /**

@@ -16,7 +16,7 @@ import { Embedder } from '../embed/embedder.js';
 import type { DetectorModelEntry, ModelEntry, ReidModelEntry } from '../models/catalog-schema.js';
 import { loadModelCatalog, resolveModelsDir, type ModelCatalog } from '../models/catalog.js';
 import { loadCatalogModel } from '../runtime/catalog-model.js';
-import type { ExecutionProviderName, ExecutionProviderRequest } from '../runtime/inference-session.js';
+import type { ExecutionProviderName, ExecutionProviderRequest, ModelInferenceObserver } from '../runtime/inference-session.js';
 import type { ByteTrackerOptions } from '../track/tracker.js';
 import type { CameraPipelineOptions } from './camera-pipeline.js';
 import type { ObjectClass } from '../core/types.js';
@@ -163,7 +163,7 @@ export interface OpenVisionModelsOptions extends LoadedConfig {
   /** Overrides config models.dir (CLI flag). */
   modelsDir?: string;
   /** Told each network run's duration with the model's id and provider (metrics). */
-  onInference?: (model: string, provider: ExecutionProviderName, seconds: number, items: number) => void;
+  onInference?: ModelInferenceObserver;
 }
 
 /**

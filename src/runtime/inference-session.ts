@@ -23,6 +23,9 @@ export type ExecutionProviderName = ExecutionProviderRequest['name'];
  */
 export type InferenceObserver = (seconds: number, items: number) => void;
 
+/** The same, told which model ran and on which provider (what the daemon's metrics record). */
+export type ModelInferenceObserver = (model: string, provider: ExecutionProviderName, seconds: number, items: number) => void;
+
 export interface CreateInferenceSessionOptions {
   /** A model file path, or the model bytes (e.g. a graph from buildOnnxModel). */
   model: string | Uint8Array;
