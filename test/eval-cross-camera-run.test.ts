@@ -105,6 +105,11 @@ test('eval crosscam on a synthetic sequence: the one person seen on both cameras
   assert.equal(report.purity, 1);
   assert.equal(report.fragmentation, 1);
   assert.deepEqual([report.identities, report.gtIdentities], [7, 7]);
+  // The final gallery as identities of tracks: person 1's two tracks in one, every passer-by alone.
+  const groups = report.identityList.map((identity) => identity.tracks.map((t) => `${t.track}:${t.person}`).sort().join(' ')).sort();
+  assert.equal(groups.length, 7);
+  assert.ok(groups.some((g) => /^left#\d+:1 right#\d+:1$/.test(g)), groups.join(' | '));
+  assert.equal(groups.filter((g) => /^(left|right)#\d+:[2-7]$/.test(g)).length, 6, groups.join(' | '));
 
   // The identity stage alone on the saved tracks decides the same; without centring the
   // right camera's cast leaves person 1's two tracks at cosine 0.37, under the threshold.

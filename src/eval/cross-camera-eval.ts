@@ -90,6 +90,8 @@ export interface CrossCameraReport {
   reference?: NearestTrackReference;
   /** Every published match with the ground-truth person of each side (null: the track follows nobody). */
   matchList: { identity: string; sighting: string; matched: string; persons: [number | null, number | null]; similarity: number; margin: number; late: boolean; correct: boolean }[];
+  /** The final gallery: each identity's tracks (camera#track) with the ground-truth person each follows (null: nobody). */
+  identityList: { identity: string; tracks: { track: string; person: number | null }[] }[];
   cameras: { id: string; region: VirtualCamera['region']; filter: string; tracks: number; tracksWithPerson: number; decided: number }[];
   frames: { decoded: number; processed: number; fps: number };
   wallTimeS: number;
@@ -359,6 +361,8 @@ function score(
     .map(([key, id]) => ({ identity: id, person: trackTruth.get(key)?.person ?? null }))
     .filter((entry): entry is { identity: string; person: number } => entry.person !== null);
   const identities = identityScores(assigned);
+  const tracksByIdentity = new Map<string, string[]>();
+  for (const [key, id] of finalIdentity) tracksByIdentity.set(id, [...(tracksByIdentity.get(id) ?? []), key]);
   return {
     precision: links.precision,
     recall: links.recall,
@@ -389,6 +393,7 @@ function score(
         correct: persons[0] !== null && persons[0] === persons[1],
       };
     }),
+    identityList: [...tracksByIdentity].map(([id, keys]) => ({ identity: id, tracks: keys.map((key) => ({ track: key, person: trackTruth.get(key)?.person ?? null })) })),
     cameras: cameras.map((camera, i) => {
       const keys = Object.keys(recording.observations[i]!);
       return {
