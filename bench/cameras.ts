@@ -26,8 +26,10 @@ export interface CameraStepOptions {
   warmUpS: number;
   /** Extra daemon config merged over the bench's (e.g. { runtime: {...} }). */
   config?: Record<string, unknown>;
-  /** Added to the daemon's environment (e.g. NODE_OPTIONS=--cpu-prof to profile it). */
+  /** Added to the daemon's environment. */
   env?: NodeJS.ProcessEnv;
+  /** Node.js and V8 flags for the daemon (e.g. --cpu-prof to profile it, --trace-gc). */
+  nodeArgs?: string[];
   /** Told every stats message, warm-up included, with its time since the daemon started (s), for soaks. */
   onStats?: (stats: StatsMessage, atS: number) => void;
   /** Told the daemon's memory every 30 s while it runs, warm-up included (time since start, s), for soaks. */
@@ -47,8 +49,8 @@ export interface InferenceFigures {
   seconds: number;
 }
 
-/** Running totals of every model's network runs, read off the daemon's /metrics. */
-async function inferenceTotals(metricsUrl: string): Promise<Record<string, InferenceFigures>> {
+/** Running totals read off the daemon's /metrics: every model's network runs, and the main isolate's full (mark-compact) collections. */
+async function metricTotals(metricsUrl: string): Promise<{ inference: Record<string, InferenceFigures>; majorGcs: number }> {
   const text = await (await fetch(metricsUrl)).text();
   const totals: Record<string, InferenceFigures> = {};
   const series = /^crosscam_inference_(items_total|seconds_count|seconds_sum)\{model="([^"]+)",provider="[^"]+"\} ([\d.e+-]+)$/gm;
@@ -56,7 +58,8 @@ async function inferenceTotals(metricsUrl: string): Promise<Record<string, Infer
     const figures = (totals[model!] ??= { runs: 0, items: 0, seconds: 0 });
     figures[name === 'items_total' ? 'items' : name === 'seconds_count' ? 'runs' : 'seconds'] += Number(value);
   }
-  return totals;
+  const majorGcs = Number(/^nodejs_gc_duration_seconds_count\{kind="major"\} ([\d.e+-]+)$/m.exec(text)?.[1] ?? NaN);
+  return { inference: totals, majorGcs };
 }
 
 export interface CameraFigures {
@@ -87,6 +90,8 @@ export interface CameraStepResult {
   rssMb: number;
   /** Network runs over the window, by model, from the daemon's Prometheus metrics. */
   inference: Record<string, InferenceFigures>;
+  /** Full (mark-compact) collections of the daemon's main isolate per second over the window. */
+  majorGcPerS: number;
   /** ≥ 4.9 fps on every camera, < 1 % skipped, p99 ≤ 500 ms. */
   holds: boolean;
 }
@@ -168,6 +173,7 @@ export async function runCameraStep(options: CameraStepOptions): Promise<CameraS
         ...options.config,
       },
       ...(options.env ? { env: options.env } : {}),
+      ...(options.nodeArgs ? { nodeArgs: options.nodeArgs } : {}),
     });
     const started = Date.now();
     const daemonPid = daemon.pid;
@@ -180,14 +186,14 @@ export async function runCameraStep(options: CameraStepOptions): Promise<CameraS
     await new Promise((resolve) => setTimeout(resolve, options.warmUpS * 1000));
     const measureStart = Date.now();
     const cpuStart = { machine: machineTicks(), daemon: groupTicks(daemon.pid) };
-    const inferenceStart = await inferenceTotals(metricsUrl);
+    const metricsStart = await metricTotals(metricsUrl);
     const firstIndex = collector.messages.length;
     await new Promise((resolve) => setTimeout(resolve, options.seconds * 1000));
     const cpuEnd = { machine: machineTicks(), daemon: groupTicks(daemon.pid) };
-    const inferenceEnd = await inferenceTotals(metricsUrl);
+    const metricsEnd = await metricTotals(metricsUrl);
     const inference = Object.fromEntries(
-      Object.entries(inferenceEnd).map(([model, end]) => {
-        const start = inferenceStart[model] ?? { runs: 0, items: 0, seconds: 0 };
+      Object.entries(metricsEnd.inference).map(([model, end]) => {
+        const start = metricsStart.inference[model] ?? { runs: 0, items: 0, seconds: 0 };
         return [model, { runs: end.runs - start.runs, items: end.items - start.items, seconds: end.seconds - start.seconds }];
       }),
     );
@@ -231,6 +237,7 @@ export async function runCameraStep(options: CameraStepOptions): Promise<CameraS
       ffmpegCpuPercent: ((cpuEnd.daemon.ffmpeg - cpuStart.daemon.ffmpeg) / 100 / elapsedS) * 100,
       rssMb: last?.process.rss_mb ?? NaN,
       inference,
+      majorGcPerS: (metricsEnd.majorGcs - metricsStart.majorGcs) / elapsedS,
       holds: minFps >= 4.9 && maxSkippedFraction < 0.01 && sightingLatencyMs.p99 <= 500,
     };
   } finally {
@@ -252,7 +259,7 @@ export async function stepCameras(counts: readonly number[], step: Omit<CameraSt
     log(
       `${cameras} cameras: min fps ${result.minFps.toFixed(2)}, max skipped ${(result.maxSkippedFraction * 100).toFixed(1)} %, ` +
         `pipeline ${mean(result.perCamera.map((c) => c.pipelineMs)).toFixed(0)} ms, new-sighting p99 ${result.sightingLatencyMs.p99} ms, ` +
-        `machine CPU ${result.machineCpuPercent.toFixed(0)} % (ffmpeg ${result.ffmpegCpuPercent.toFixed(0)} %), RSS ${result.rssMb} MiB → ${result.holds ? 'holds' : 'falls behind'}`,
+        `machine CPU ${result.machineCpuPercent.toFixed(0)} % (ffmpeg ${result.ffmpegCpuPercent.toFixed(0)} %), full GCs ${result.majorGcPerS.toFixed(2)}/s, RSS ${result.rssMb} MiB → ${result.holds ? 'holds' : 'falls behind'}`,
     );
     if (!result.holds) break;
   }

@@ -24,6 +24,8 @@ export interface DaemonProcessOptions {
   env?: NodeJS.ProcessEnv;
   /** Extra arguments after `run --config FILE`. */
   args?: string[];
+  /** Node.js and V8 flags before the script (e.g. --cpu-prof, --trace-gc: NODE_OPTIONS refuses them). */
+  nodeArgs?: string[];
   cwd?: string;
 }
 
@@ -67,7 +69,7 @@ export function startDaemon(options: DaemonProcessOptions): DaemonProcess {
       stringify({ ...config, http: { port: 0, ...config.http }, snapshots: { path: path.join(dir, 'snapshots'), ...config.snapshots } }),
     );
   }
-  const child = spawn(process.execPath, [CLI_PATH, 'run', '--config', configFile, ...(options.args ?? [])], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), CLI_PATH, 'run', '--config', configFile, ...(options.args ?? [])], {
     cwd: options.cwd,
     // As the systemd unit runs it (MALLOC_ARENA_MAX: docs/performance.md, "Soak"), so benchmarks measure what ships.
     env: { MALLOC_ARENA_MAX: '2', ...process.env, CROSSCAM_MODELS_DIR: TEST_MODELS_DIR, ...options.env },
