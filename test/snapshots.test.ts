@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { pbkdf2 } from 'node:crypto';
 import { mkdtemp, readdir, rm, utimes } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -75,4 +76,46 @@ test('snapshots: the best crop and its frame, live from memory, on disk once the
   await utimes(path.join(dir, `${snapshotId(blue)}-crop.jpg`), old, old);
   await scheduler.retention();
   assert.deepEqual(await readdir(dir), [`${snapshotId(blue)}-frame.jpg`], 'files older than the sightings retention are swept');
+});
+
+test('snapshot pixels live in pooled buffers: every copy returns when its holders are done, and an encode under way keeps its pixels', async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'crosscam-snapshots-pool-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const store = new SnapshotStore({ dir, quality: 90, frameWidth: 100, logger });
+  const box = { x1: 10, y1: 20, x2: 50, y2: 90 };
+  store.observe(frame(3, 1), { started: [sighting(1, box, 3)], updated: [] });
+
+  // The same box on a later frame whose pixels there are blue: the track's best crop improves while
+  // its red crop is being encoded. The encode holds the red pixels, so the blue copy cannot reuse them.
+  const blueFrame = frame(4, 1.2);
+  for (let y = 0; y < 100; y++) for (let x = 0; x < 100; x++) blueFrame.data.set([20, 20, 220], (y * 200 + x) * 3);
+  // sharp encodes on libuv's thread pool: kept busy, the encode cannot read its pixels before the new crop is copied.
+  const busy = Array.from({ length: 8 }, () => new Promise((resolve) => pbkdf2('busy', 'pool', 200_000, 32, 'sha256', resolve)));
+  const encoding = store.read(snapshotId(sighting(1, box, 3)), 'crop');
+  store.observe(blueFrame, { started: [], updated: [sighting(1, box, 4)] });
+  // A second track's crop of the same size, taken after the red crop was let go by its track: it
+  // would reuse the red crop's buffer if the encode did not hold it.
+  store.observe({ ...blueFrame, index: 5, pts: 1.4 }, { started: [sighting(3, { x1: 60, y1: 20, x2: 100, y2: 90 }, 5)], updated: [] });
+  await Promise.all(busy);
+  const [r, , b] = await sharp((await encoding)!).raw().toBuffer();
+  assert.ok(r! > 180 && b! < 60, `the crop being encoded stayed red (${r}, ${b})`);
+  const [r2, , b2] = await sharp((await store.read(snapshotId(sighting(1, box, 4)), 'crop'))!).raw().toBuffer();
+  assert.ok(b2! > 180 && r2! < 60, 'the new best crop is blue');
+
+  // Ended and written: the tracks' copies are back; the camera's live view still holds its frame.
+  await store.end(sighting(1, box, 4));
+  await store.end(sighting(3, box, 5));
+  const frameBytes = 200 * 100 * 3;
+  const held = store.pixelUsage();
+  assert.ok(held.inUseBytes >= frameBytes && held.inUseBytes < 2 * frameBytes, `only the live view is held: ${JSON.stringify(held)}`);
+  store.dropCamera('gate');
+  assert.equal(store.pixelUsage().inUseBytes, 0);
+
+  // The next track's copies come from the idle buffers: the pool does not grow.
+  const idle = store.pixelUsage().idleBytes;
+  store.observe(frame(10, 5), { started: [sighting(2, box, 10)], updated: [] });
+  assert.equal(store.pixelUsage().idleBytes + store.pixelUsage().inUseBytes, idle);
+  await store.remove([sighting(2, box, 10)]);
+  store.dropCamera('gate');
+  assert.equal(store.pixelUsage().inUseBytes, 0, 'remove() lets go of a live track');
 });

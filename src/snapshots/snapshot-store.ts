@@ -4,7 +4,10 @@
  *
  * Pixels are copied out of the frame only when a track's best crop improves (the ingest
  * reuses its frame buffers); a frame copy is shared by the tracks that improved on it and
- * taken at most once per `frameEveryS` of media time per track. Nothing is encoded while a
+ * taken at most once per `frameEveryS` of media time per track. Copies live in pooled buffers
+ * (pixel-pool.ts) that go back to the pool when the last holder (a live track, the camera's
+ * live view, an encode under way) lets go: fresh buffers here set off V8's full collections.
+ * Nothing is encoded while a
  * track is live, unless someone asks for its snapshot; when it ends, both JPEGs are written
  * under `dir` as `<id>-crop.jpg` and `<id>-frame.jpg`, id = `<camera>-<track>-<first seen ms>`.
  */
@@ -17,7 +20,8 @@ import { RateLimitedLog } from '../core/rate-limited-log.js';
 import type { Frame } from '../core/types.js';
 import { trackKeyId, type TrackKey } from '../gallery/records.js';
 import type { CameraFrameResult } from '../pipeline/camera-pipeline.js';
-import { drawBoxes, glyphAtlas } from './box-overlay.js';
+import { drawBoxes, glyphAtlas, type RgbImage } from './box-overlay.js';
+import { PixelPool, type PixelBuffer } from './pixel-pool.js';
 
 export type SnapshotKind = 'crop' | 'frame';
 
@@ -32,10 +36,9 @@ export interface SnapshotStoreOptions {
   frameEveryS?: number;
 }
 
-interface RawImage {
-  data: Buffer;
-  width: number;
-  height: number;
+/** An RGB image whose `data` is `pixels.data`. */
+interface RawImage extends RgbImage {
+  pixels: PixelBuffer;
 }
 
 interface FrameCopy extends RawImage {
@@ -62,6 +65,7 @@ export class SnapshotStore {
   /** Writes under way, by snapshot id: a read waits for them. */
   private readonly writing = new Map<string, Promise<void>>();
   private readonly frameEveryS: number;
+  private readonly pool = new PixelPool();
   /** A full disk fails every snapshot: one line a minute. */
   private readonly writeErrors: RateLimitedLog;
   private ready: Promise<unknown> | undefined;
@@ -74,33 +78,37 @@ export class SnapshotStore {
   /** Called after each processed frame: keeps the pixels of the tracks whose best crop is on it. */
   observe(frame: Frame, result: Pick<CameraFrameResult, 'started' | 'updated'>): void {
     let shared: FrameCopy | undefined;
-    const copyFrame = (): FrameCopy =>
-      (shared ??= {
-        data: Buffer.from(frame.data.subarray(0, frame.width * frame.height * 3)),
-        width: frame.width,
-        height: frame.height,
+    // Each user of the shared copy holds it once; this call's own hold ends below.
+    const copyFrame = (): FrameCopy => {
+      shared ??= {
+        ...this.copyPixels(frame.data, frame.width * frame.height * 3, frame.width, frame.height),
         boxes: [...result.started, ...result.updated].map((s) => ({ box: s.box, label: `${s.objectClass} #${s.trackId}` })),
         drawn: false,
-      });
+      };
+      shared.pixels.retain();
+      return shared;
+    };
     const latest = this.latest.get(frame.cameraId);
     if (latest === undefined || frame.pts - latest.pts >= this.frameEveryS || frame.pts < latest.pts) {
       this.latest.set(frame.cameraId, { frame: copyFrame(), pts: frame.pts });
+      latest?.frame.pixels.release();
     }
     for (const sighting of [...result.started, ...result.updated]) {
       const best = sighting.bestCrop;
       if (best === undefined || best.frameIndex !== frame.index) continue;
       const key = liveKey(sighting.cameraId, sighting.trackId);
       const held = this.live.get(key);
-      const crop = copyRegion(frame, best.box);
+      const crop = this.copyRegion(frame, best.box);
       if (crop === undefined) continue;
-      let frameCopy = held?.frame;
-      let framePts = held?.framePts ?? frame.pts;
       if (held === undefined || frame.pts - held.framePts >= this.frameEveryS) {
-        frameCopy = copyFrame();
-        framePts = frame.pts;
+        this.live.set(key, { crop, frame: copyFrame(), framePts: frame.pts });
+        held?.frame.pixels.release();
+      } else {
+        this.live.set(key, { crop, frame: held.frame, framePts: held.framePts });
       }
-      this.live.set(key, { crop, frame: frameCopy!, framePts });
+      held?.crop.pixels.release();
     }
+    shared?.pixels.release();
   }
 
   /** The track ended: its JPEGs are written (resolves when they are on disk). */
@@ -110,7 +118,10 @@ export class SnapshotStore {
     if (held === undefined) return Promise.resolve();
     this.live.delete(key);
     const id = snapshotId(track);
-    const written = this.write(id, held).finally(() => this.writing.delete(id));
+    const written = this.write(id, held).finally(() => {
+      this.writing.delete(id);
+      releaseSnapshot(held);
+    });
     this.writing.set(id, written);
     return written;
   }
@@ -118,19 +129,25 @@ export class SnapshotStore {
   /** The camera's latest frame (at most frameEveryS old while it streams), boxes drawn; undefined before the first. */
   async cameraFrame(cameraId: string): Promise<Buffer | undefined> {
     const latest = this.latest.get(cameraId);
-    return latest && this.encodeFrame(latest.frame);
+    return latest && this.encodeHeld(latest.frame, (frame) => this.encodeFrame(frame));
   }
 
   /** Forgets a removed camera's live view. */
   dropCamera(cameraId: string): void {
+    this.latest.get(cameraId)?.frame.pixels.release();
     this.latest.delete(cameraId);
+  }
+
+  /** Bytes of pixel copies held now and kept idle for reuse. */
+  pixelUsage(): { inUseBytes: number; idleBytes: number } {
+    return this.pool.usage();
   }
 
   /** A JPEG by id: encoded now for a live track, else read from disk; undefined when there is none. */
   async read(id: string, kind: SnapshotKind): Promise<Buffer | undefined> {
     if (!SNAPSHOT_ID.test(id)) return undefined;
     const held = this.liveById(id);
-    if (held) return kind === 'crop' ? this.encodeCrop(held.crop) : this.encodeFrame(held.frame);
+    if (held) return kind === 'crop' ? this.encodeHeld(held.crop, (crop) => this.encodeCrop(crop)) : this.encodeHeld(held.frame, (frame) => this.encodeFrame(frame));
     await this.writing.get(id);
     return readFile(this.file(id, kind)).catch(() => undefined);
   }
@@ -140,7 +157,10 @@ export class SnapshotStore {
     let removed = 0;
     for (const track of tracks) {
       const id = snapshotId(track);
-      this.live.delete(liveKey(track.cameraId, track.trackId));
+      const key = liveKey(track.cameraId, track.trackId);
+      const held = this.live.get(key);
+      this.live.delete(key);
+      if (held) releaseSnapshot(held);
       await this.writing.get(id);
       for (const kind of ['crop', 'frame'] as const) {
         removed += await rm(this.file(id, kind)).then(
@@ -185,6 +205,42 @@ export class SnapshotStore {
     }
   }
 
+  /** Encodes an image held by someone else, holding it too until the encoder has read it (a live track may replace it meanwhile). */
+  private async encodeHeld<T extends RawImage>(image: T, encode: (image: T) => Promise<Buffer>): Promise<Buffer> {
+    image.pixels.retain();
+    try {
+      return await encode(image);
+    } finally {
+      image.pixels.release();
+    }
+  }
+
+  /** `bytes` of `source` in a pooled buffer. */
+  private copyPixels(source: Uint8Array, bytes: number, width: number, height: number): RawImage {
+    const pixels = this.pool.take(bytes);
+    pixels.data.set(source.subarray(0, bytes));
+    return { pixels, data: pixels.data, width, height };
+  }
+
+  /** A pooled copy of the box's pixels (RGB, rows copied natively); undefined when the box is empty. */
+  private copyRegion(frame: Frame, box: Box): RawImage | undefined {
+    const x1 = Math.max(0, Math.floor(box.x1));
+    const y1 = Math.max(0, Math.floor(box.y1));
+    const x2 = Math.min(frame.width, Math.ceil(box.x2));
+    const y2 = Math.min(frame.height, Math.ceil(box.y2));
+    const width = x2 - x1;
+    const height = y2 - y1;
+    if (width <= 0 || height <= 0) return undefined;
+    const pixels = this.pool.take(width * height * 3);
+    const source = Buffer.from(frame.data.buffer, frame.data.byteOffset, frame.data.byteLength);
+    const rowBytes = width * 3;
+    for (let row = 0; row < height; row++) {
+      const start = ((y1 + row) * frame.width + x1) * 3;
+      source.copy(pixels.data, row * rowBytes, start, start + rowBytes);
+    }
+    return { pixels, data: pixels.data, width, height };
+  }
+
   private encodeCrop(crop: RawImage): Promise<Buffer> {
     return sharp(crop.data, { raw: { width: crop.width, height: crop.height, channels: 3 } }).jpeg({ quality: this.options.quality }).toBuffer();
   }
@@ -204,21 +260,7 @@ export class SnapshotStore {
   }
 }
 
-/** A copy of the box's pixels (RGB, rows copied natively); undefined when the box is empty. */
-function copyRegion(frame: Frame, box: Box): RawImage | undefined {
-  const x1 = Math.max(0, Math.floor(box.x1));
-  const y1 = Math.max(0, Math.floor(box.y1));
-  const x2 = Math.min(frame.width, Math.ceil(box.x2));
-  const y2 = Math.min(frame.height, Math.ceil(box.y2));
-  const width = x2 - x1;
-  const height = y2 - y1;
-  if (width <= 0 || height <= 0) return undefined;
-  const source = Buffer.from(frame.data.buffer, frame.data.byteOffset, frame.data.byteLength);
-  const data = Buffer.allocUnsafe(width * height * 3);
-  const rowBytes = width * 3;
-  for (let row = 0; row < height; row++) {
-    const start = ((y1 + row) * frame.width + x1) * 3;
-    source.copy(data, row * rowBytes, start, start + rowBytes);
-  }
-  return { data, width, height };
+function releaseSnapshot(held: LiveSnapshot): void {
+  held.crop.pixels.release();
+  held.frame.pixels.release();
 }
