@@ -175,7 +175,7 @@ function orchestrationCell(step: CameraStepResult): string {
 const cameraRows = steps.map((step) => {
   const fps = step.perCamera.map((c) => c.fps);
   const pipeline = step.perCamera.reduce((sum, c) => sum + c.pipelineMs, 0) / step.perCamera.length;
-  return `| ${step.cameras} | ${Math.min(...fps).toFixed(2)}–${Math.max(...fps).toFixed(2)} | ${(step.maxSkippedFraction * 100).toFixed(1)} % | ${pipeline.toFixed(0)} ms | ${step.sightingLatencyMs.p50} / ${step.sightingLatencyMs.p99} ms (${step.sightingLatencyMs.count}) | ${step.machineCpuPercent.toFixed(0)} % (ffmpeg ${step.ffmpegCpuPercent.toFixed(0)} %) | ${step.rssMb} MiB | ${step.holds ? 'holds' : 'falls behind'} | ${orchestrationCell(step)} |`;
+  return `| ${step.cameras} | ${Math.min(...fps).toFixed(2)}–${Math.max(...fps).toFixed(2)} | ${(step.maxSkippedFraction * 100).toFixed(1)} % | ${pipeline.toFixed(0)} ms | ${step.sightingLatencyMs.p50} / ${step.sightingLatencyMs.p99} ms (${step.sightingLatencyMs.count}) | ${step.machineCpuPercent.toFixed(0)} % (ffmpeg ${step.ffmpegCpuPercent.toFixed(0)} %) | ${step.rssMb} MiB | ${step.majorGcPerS.toFixed(2)} | ${step.holds ? 'holds' : 'falls behind'} | ${orchestrationCell(step)} |`;
 });
 const markdown =
   `# crosscam benchmark\n\n${startedAt} — ${machine.cpu} × ${machine.cores}, ${machine.memoryGiB} GiB, Node ${machine.node}, onnxruntime-node ${machine.onnxruntime} CPU. Command: \`${commands.run}\`.\n\n` +
@@ -187,7 +187,7 @@ const markdown =
   `Orchestration: the daemon's CPU per processed frame (ffmpeg excluded) / the sum of the stages measured alone above at the daemon's workload ` +
   `(CPU: detector ${core.stagesCpu.detectorPerFrame.toFixed(1)} ms + tracker ${core.stagesCpu.trackerPerFrame.toFixed(2)} ms per frame, plus its crops per frame × the re-ID cost per crop at its mean batch, ` +
   `interpolated as a + f/b between ${core.stagesCpu.embedPerCrop.batch1.toFixed(1)} ms at batch 1 and ${core.stagesCpu.embedPerCrop.batch16.toFixed(1)} ms at 16; crops and batches from its crosscam_inference_* metrics).\n\n` +
-  `| cameras | fps per camera (min–max) | skipped (worst camera) | pipeline per frame | new sighting p50 / p99 (count) | machine CPU (of ${machine.cores * 100} %) | RSS | result | orchestration |\n|---|---|---|---|---|---|---|---|---|\n` +
+  `| cameras | fps per camera (min–max) | skipped (worst camera) | pipeline per frame | new sighting p50 / p99 (count) | machine CPU (of ${machine.cores * 100} %) | RSS | full GCs per s | result | orchestration |\n|---|---|---|---|---|---|---|---|---|---|\n` +
   cameraRows.join('\n') +
   `\n\nLargest step that holds: ${largest ? `${largest.cameras} cameras` : 'none'}.\n\n![fps and latency against cameras](${path.basename(plots.cameras)})\n\n` +
   `## Gallery search (512-d synthetic prototypes of low intrinsic dimension, top-10, one thread; recall@10 against the JS scan)\n\n` +
