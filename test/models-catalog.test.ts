@@ -179,6 +179,25 @@ test('catalog errors name the file, the snake_case key and the model', async (t)
   const badLevel = await catalogError(builtIn.replace('graph_optimization: extended', 'graph_optimization: max'), dir);
   assert.match(badLevel.message, /models\[1\]\.graph_optimization \(model osnet-x0_25-msmt17\): .*"extended"/);
 
+  // A part model's declaration must name outputs of its own with the declared shapes.
+  const withParts = (outputs: string, parts: string) =>
+    builtIn
+      .replace(/outputs:\n      - name: output\n        type: float32\n        dims: \[batch, 512\]/, `outputs:\n      - { name: output, dims: [batch, 512] }\n${outputs}`)
+      .replace('      object_classes: [person]', `      object_classes: [person]\n      parts: ${parts}`);
+  const partsOutputs = '      - { name: parts, dims: [batch, 6, 64] }\n      - { name: visibility, dims: [batch, 6] }';
+  const missingPartOutput = await catalogError(withParts(partsOutputs, '{ output: stripes, visibility: visibility, count: 6, dim: 64 }'), dir);
+  assert.match(missingPartOutput.message, /models\[1\]\.reid\.parts\.output \(model osnet-x0_25-msmt17\): no output named 'stripes'/);
+  const wrongPartShape = await catalogError(withParts(partsOutputs, '{ output: parts, visibility: visibility, count: 4, dim: 64 }'), dir);
+  assert.match(wrongPartShape.message, /models\[1\]\.outputs\[1\]\.dims .*part features output must be \[batch, 4, 64\]/);
+  assert.match(wrongPartShape.message, /models\[1\]\.outputs\[2\]\.dims .*part visibility output must be \[batch, 4\]/);
+  const partsOnEmbedding = await catalogError(withParts(partsOutputs, '{ output: output, visibility: visibility, count: 6, dim: 64 }'), dir);
+  assert.match(partsOnEmbedding.message, /reid\.parts\.output .*'output' is the embedding output/);
+  const good = path.join(dir, 'parts.yaml');
+  await writeFile(good, withParts(partsOutputs, '{ output: parts, visibility: visibility, count: 6, dim: 64, weight: 0.3 }'));
+  const osnet = (await readCatalogFile(good)).find((entry) => entry.id === 'osnet-x0_25-msmt17');
+  assert.ok(osnet?.task === 'reid');
+  assert.deepEqual(osnet.reid.parts, { output: 'parts', visibility: 'visibility', count: 6, dim: 64, weight: 0.3 });
+
   const notYaml = await catalogError('models: [\n', dir);
   assert.match(notYaml.message, /invalid YAML/);
 });

@@ -123,6 +123,21 @@ const reidEntrySchema = z
         objectClasses: z.array(objectClassSchema).min(1),
         /** Camera-aware models take the camera index as a second input. */
         cameraInput: tensorSchema.optional(),
+        /**
+         * Models that also describe each crop by parts with visibility scores (seed 001): the
+         * outputs holding them, [batch, count, dim] and [batch, count] (visibility in 0..1), and
+         * the weight of the part comparison in a match score (src/embed/part-embedding.ts).
+         */
+        parts: z
+          .object({
+            output: z.string().min(1),
+            visibility: z.string().min(1),
+            count: z.number().int().positive(),
+            dim: z.number().int().positive(),
+            weight: z.number().min(0).max(1).default(0.5),
+          })
+          .strict()
+          .optional(),
       })
       .strict(),
   })
@@ -165,11 +180,27 @@ function checkConsistency(entry: EntryBeforeChecks, ctx: z.RefinementCtx): void 
       }
       return;
     }
-    case 'reid':
+    case 'reid': {
       if (output.at(-1) !== entry.reid.embeddingDim) {
         issue(['outputs', 0, 'dims'], `last dim must be the embedding_dim ${entry.reid.embeddingDim}`);
       }
+      const parts = entry.reid.parts;
+      if (parts === undefined) return;
+      const declared = (name: string, field: 'output' | 'visibility', dims: readonly TensorDim[]) => {
+        const index = entry.outputs.findIndex((o) => o.name === name);
+        if (index < 1) {
+          issue(['reid', 'parts', field], index === 0 ? `'${name}' is the embedding output; parts need outputs of their own` : `no output named '${name}' among the outputs`);
+          return;
+        }
+        const actual = entry.outputs[index]!.dims;
+        if (actual.length !== dims.length || dims.some((d, i) => i > 0 && actual[i] !== d)) {
+          issue(['outputs', index, 'dims'], `the ${field === 'output' ? 'part features' : 'part visibility'} output must be [batch, ${dims.slice(1).join(', ')}]`);
+        }
+      };
+      declared(parts.output, 'output', ['batch', parts.count, parts.dim]);
+      declared(parts.visibility, 'visibility', ['batch', parts.count]);
       return;
+    }
     case 'segmentation':
       if (typeof output[1] === 'number' && output[1] !== entry.segmentation.classes.length) {
         issue(['outputs', 0, 'dims'], `dim 1 must be the number of classes (${entry.segmentation.classes.length})`);
