@@ -18,6 +18,7 @@ import { OBJECT_CLASSES, type Detection, type Frame } from '../src/core/types.js
 import { buildClassLookup, CandidateList, decodeYolox, yoloxGrid } from '../src/detect/decode.js';
 import { mapBoxToFrame, placeFrame } from '../src/detect/input-placement.js';
 import { suppressOverlaps } from '../src/detect/nms.js';
+import type { CropEmbedding } from '../src/embed/embedder.js';
 import { readFfmpegFrames } from '../src/ingest/ffmpeg-frames.js';
 import type { DetectorModelEntry, ReidModelEntry } from '../src/models/catalog-schema.js';
 import { resolveModelsDir } from '../src/models/catalog.js';
@@ -101,14 +102,14 @@ const detector = {
 
 let crops = 0;
 const embedder = {
-  async embed(frame: Frame, boxes: readonly Box[]): Promise<Float32Array[]> {
-    const embeddings: Float32Array[] = [];
+  async embed(frame: Frame, boxes: readonly Box[]): Promise<CropEmbedding[]> {
+    const embeddings: CropEmbedding[] = [];
     for (const box of boxes) {
       const input = naiveResize(frame, box, { width: 128, height: 256, order: 'rgb', scale: 1 / 255, mean: reidEntry.input.mean, std: reidEntry.input.std });
       const results = await reidSession.run({ [reidEntry.input.name]: new ort.Tensor('float32', input, [1, 3, 256, 128]) });
       const vector = Float32Array.from(results[reidEntry.outputs[0]!.name]!.data as Float32Array);
       const norm = Math.hypot(...vector);
-      embeddings.push(vector.map((v) => v / norm));
+      embeddings.push({ embedding: vector.map((v) => v / norm) });
       crops += 1;
     }
     return embeddings;

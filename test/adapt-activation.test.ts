@@ -45,7 +45,7 @@ async function openSite(t: TestContext) {
   const similarities = () =>
     Array.from({ length: 60 }, (_, person) => {
       const [a, b] = tracks.filter((track) => track.trackId === person);
-      return matcher.trackSimilarity(a!, b!);
+      return matcher.trackSimilarity('person', a!, b!);
     });
   return { space, open, changes, similarities, trackLog };
 }

@@ -6,6 +6,7 @@ import type { Frame } from '../src/core/types.js';
 import { Embedder } from '../src/embed/embedder.js';
 import { modelEntrySchema, type ReidModelEntry } from '../src/models/catalog-schema.js';
 import { attr, buildOnnxModel, type GraphNode } from '../src/runtime/onnx-graph.js';
+import { TINY_PART_ENTRY, tinyPartModel } from './support/tiny-part-model.js';
 
 const H = 8;
 const W = 4;
@@ -105,14 +106,15 @@ test('embeds more crops than one batch in order, in batches of at most batchSize
   const embeddings = await embedder.embed(frame, boxes);
   assert.deepEqual(batches, [4, 4, 2]);
   assert.equal(embeddings.length, 10);
-  embeddings.forEach((e, i) => {
+  embeddings.forEach(({ embedding: e, parts }, i) => {
     assertClose(e, normalised(stripeColour(order[i]!)), `crop ${i} (stripe ${order[i]})`);
     assert.ok(Math.abs(Math.hypot(...e) - 1) < 1e-6);
+    assert.equal(parts, undefined, 'a model without parts gives none');
   });
   // Results are owned by the caller: a second call does not overwrite them.
   const again = await embedder.embed(frame, [boxes[5]!]);
-  assertClose(embeddings[0]!, normalised(stripeColour(order[0]!)), 'first result after a second call');
-  assertClose(again[0]!, normalised(stripeColour(order[5]!)), 'second call');
+  assertClose(embeddings[0]!.embedding, normalised(stripeColour(order[0]!)), 'first result after a second call');
+  assertClose(again[0]!.embedding, normalised(stripeColour(order[5]!)), 'second call');
   assert.deepEqual(await embedder.embed(frame, []), []);
   await embedder.release();
   await session.release();
@@ -124,8 +126,8 @@ test('concurrent calls do not mix up crops (reused buffers are serialised)', asy
   const frame = stripedFrame();
   const box = (s: number): Box => ({ x1: s * 10 + 2, y1: 1, x2: s * 10 + 8, y2: 19 });
   const [a, b] = await Promise.all([embedder.embed(frame, [box(1), box(2), box(3)]), embedder.embed(frame, [box(7), box(8)])]);
-  [1, 2, 3].forEach((s, i) => assertClose(a[i]!, normalised(stripeColour(s)), `a${i}`));
-  [7, 8].forEach((s, i) => assertClose(b[i]!, normalised(stripeColour(s)), `b${i}`));
+  [1, 2, 3].forEach((s, i) => assertClose(a[i]!.embedding, normalised(stripeColour(s)), `a${i}`));
+  [7, 8].forEach((s, i) => assertClose(b[i]!.embedding, normalised(stripeColour(s)), `b${i}`));
   await embedder.release();
   await session.release();
 });
@@ -135,7 +137,7 @@ test('boxes are clipped to the frame before cropping', async () => {
   const embedder = await Embedder.create({ entry: reidEntry(false), session });
   // Hangs off the left edge: only stripe 0 is inside the frame.
   const [e] = await embedder.embed(stripedFrame(), [{ x1: -30, y1: -5, x2: 8, y2: 40 }]);
-  assertClose(e!, normalised(stripeColour(0)), 'clipped crop');
+  assertClose(e!.embedding, normalised(stripeColour(0)), 'clipped crop');
   await embedder.release();
   await session.release();
 });
@@ -146,7 +148,7 @@ test('a camera-aware model receives the camera index for every crop; without one
   const frame = stripedFrame();
   const boxes: Box[] = [2, 4, 6].map((s) => ({ x1: s * 10 + 2, y1: 1, x2: s * 10 + 8, y2: 19 }));
   const embeddings = await embedder.embed(frame, boxes, { cameraIndex: 40 });
-  embeddings.forEach((e, i) => assertClose(e, normalised([...stripeColour([2, 4, 6][i]!), 40]), `crop ${i}`));
+  embeddings.forEach((e, i) => assertClose(e.embedding, normalised([...stripeColour([2, 4, 6][i]!), 40]), `crop ${i}`));
   await assert.rejects(embedder.embed(frame, boxes), /needs a camera index/);
   await embedder.release();
   await session.release();
@@ -173,11 +175,11 @@ test('one batch across frames of several cameras gives each frame the embeddings
   ]);
   assert.deepEqual(batches, [4, 1], 'five crops of three frames: one full batch and the rest');
   assert.deepEqual(results.map((list) => list.length), [2, 1, 2]);
-  assertClose(results[0]![0]!, normalised([...stripeColour(1), 3]), 'frame 1 crop 1');
-  assertClose(results[0]![1]!, normalised([...stripeColour(2), 3]), 'frame 1 crop 2');
-  assertClose(results[1]![0]!, normalised([...stripeColour(8), 5]), 'mirrored frame: stripe 8, camera 5');
-  assertClose(results[2]![0]!, normalised([...stripeColour(6), 3]), 'frame 3 crop 1');
-  assertClose(results[2]![1]!, normalised([...stripeColour(7), 3]), 'frame 3 crop 2');
+  assertClose(results[0]![0]!.embedding, normalised([...stripeColour(1), 3]), 'frame 1 crop 1');
+  assertClose(results[0]![1]!.embedding, normalised([...stripeColour(2), 3]), 'frame 1 crop 2');
+  assertClose(results[1]![0]!.embedding, normalised([...stripeColour(8), 5]), 'mirrored frame: stripe 8, camera 5');
+  assertClose(results[2]![0]!.embedding, normalised([...stripeColour(6), 3]), 'frame 3 crop 1');
+  assertClose(results[2]![1]!.embedding, normalised([...stripeColour(7), 3]), 'frame 3 crop 2');
   await embedder.release();
   await session.release();
 });
@@ -189,7 +191,31 @@ test('frames in shared memory (live ingest) embed the same as ordinary ones', as
   const shared = new Uint8Array(new SharedArrayBuffer(frame.data.length));
   shared.set(frame.data);
   const [e] = await embedder.embed({ ...frame, data: shared }, [{ x1: 42, y1: 1, x2: 48, y2: 19 }]);
-  assertClose(e!, normalised(stripeColour(4)), 'shared frame');
+  assertClose(e!.embedding, normalised(stripeColour(4)), 'shared frame');
+  await embedder.release();
+  await session.release();
+});
+
+test('a part model: each crop also gets its parts (each unit length) and their visibilities, through batches', async () => {
+  const entry = modelEntrySchema.parse({ ...reidEntry(false), ...TINY_PART_ENTRY(H, W) }) as ReidModelEntry;
+  assert.deepEqual(entry.reid.parts, { output: 'parts', visibility: 'visibility', count: 2, dim: 3, weight: 0.5 });
+  const session = await ort.InferenceSession.create(tinyPartModel(H, W));
+  const embedder = await Embedder.create({ entry, session, batchSize: 2 });
+  assert.deepEqual(embedder.partLayout, { count: 2, dim: 3 });
+  // Rows 0-9 red-ish, rows 10-19 dark blue: a full-height crop stretched to 8 rows samples rows
+  // at y = 2.5·i + 0.75, so its top 4 rows come from the top colour and its bottom 4 from the other.
+  const top = [200, 40, 40];
+  const bottom = [10, 10, 100];
+  const frame = stripedFrame();
+  for (let y = 0; y < frame.height; y++) for (let x = 0; x < frame.width; x++) frame.data.set(y < 10 ? top : bottom, (y * frame.width + x) * 3);
+  const box = (x: number): Box => ({ x1: x, y1: 0, x2: x + 8, y2: 20 });
+  const crops = await embedder.embed(frame, [box(2), box(30), box(60)]);
+  assert.equal(crops.length, 3, 'three crops over two batches');
+  for (const [i, crop] of crops.entries()) {
+    assertClose(crop.embedding, normalised(top.map((t, c) => (t + bottom[c]!) / 2)), `crop ${i} global`);
+    assertClose(crop.parts!.features, [...normalised(top), ...normalised(bottom)], `crop ${i} parts`);
+    assertClose(crop.parts!.visibility, [280 / 3 / 255, 40 / 255], `crop ${i} visibility`);
+  }
   await embedder.release();
   await session.release();
 });

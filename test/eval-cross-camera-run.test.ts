@@ -1,12 +1,13 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
 import { iou, type Box } from '../src/core/geometry.js';
 import type { Detection, Frame } from '../src/core/types.js';
+import type { CropEmbedding } from '../src/embed/embedder.js';
 import { runCrossCameraEvaluation, type CrossCameraEvalOptions } from '../src/eval/cross-camera-eval.js';
 import { groupByFrame, parseMotText } from '../src/eval/mot-ground-truth.js';
 import { cameraTruth, splitCameras } from '../src/eval/virtual-cameras.js';
@@ -47,7 +48,7 @@ const models = {
   },
   embedders: {
     person: {
-      embed: async (frame: Frame, boxes: readonly Box[]): Promise<Float32Array[]> =>
+      embed: async (frame: Frame, boxes: readonly Box[]): Promise<CropEmbedding[]> =>
         boxes.map((box) => {
           const person = seenBy(frame).reduce((best, p) => (iou(p.box, box) > iou(best.box, box) ? p : best));
           const embedding = new Float32Array(10);
@@ -55,7 +56,7 @@ const models = {
           if (frame.cameraId === 'right') embedding[9] = 2.5;
           let norm = 0;
           for (const v of embedding) norm += v * v;
-          return embedding.map((v) => v / Math.sqrt(norm));
+          return { embedding: embedding.map((v) => v / Math.sqrt(norm)) };
         }),
     },
   },
@@ -181,4 +182,57 @@ test('colour normalisation in the eval: the brighter camera is mapped towards th
   );
   assert.ok(seen[0]!.table !== undefined);
   await assert.rejects(runCrossCameraEvaluation(options(video, { colourFrom: saved })), /needs features.colour_normalisation.enabled/);
+});
+
+test('a part model end to end: parts the colour cast does not touch recover the match it hides, once the catalog declares them', async (t) => {
+  const { video, dir } = await setUp(t);
+  // The stand-in embedder also gives two parts per crop (the person's own direction, both fully
+  // visible): the right camera's cast is in the global vector only.
+  const withParts = {
+    ...models,
+    embedders: {
+      person: {
+        embed: async (frame: Frame, boxes: readonly Box[]): Promise<CropEmbedding[]> =>
+          (await models.embedders.person.embed(frame, boxes)).map(({ embedding }, i) => {
+            const person = seenBy(frame).reduce((best, p) => (iou(p.box, boxes[i]!) > iou(best.box, boxes[i]!) ? p : best));
+            const features = new Float32Array(20);
+            features[person.id] = 1;
+            features[10 + person.id] = 1;
+            return { embedding, parts: { features, visibility: Float32Array.of(1, 1) } };
+          }),
+      },
+    },
+  };
+  const catalog = path.join(dir, 'catalog.yaml');
+  await writeFile(
+    catalog,
+    [
+      'models:',
+      '  - id: stand-in-parts',
+      '    task: reid',
+      '    file: stand-in.onnx',
+      `    sha256: '${'0'.repeat(64)}'`,
+      '    size_bytes: 1',
+      '    licence: test',
+      '    description: the test embedder',
+      '    input: { name: input, layout: NCHW, dims: [batch, 3, 16, 8], channel_order: rgb, pixel_scale: 1, mean: [0, 0, 0], std: [1, 1, 1], resize: { mode: stretch } }',
+      '    outputs: [{ name: output, dims: [batch, 10] }, { name: parts, dims: [batch, 2, 10] }, { name: visibility, dims: [batch, 2] }]',
+      '    reid: { embedding_dim: 10, object_classes: [person], parts: { output: parts, visibility: visibility, count: 2, dim: 10, weight: 0.5 } }',
+    ].join('\n'),
+  );
+  const raw = { camera_centring: { enabled: false }, pair_calibration: { enabled: false } };
+  const saved = path.join(dir, 'parts-tracks.json');
+  // Without centring the cast keeps person 1's tracks at cosine 0.37: the parts (cosine 1 on both)
+  // lift the score to 0.37 + 0.5 · 1 · (1 − 0.37) = 0.69, over the threshold.
+  const declared = await runCrossCameraEvaluation(
+    options(video, { models: withParts, saveTracks: saved, baseConfig: { features: raw, models: { catalog, reid: { person: 'stand-in-parts' } } } }),
+  );
+  assert.deepEqual([declared.matches, declared.correctMatches], [1, 1]);
+  assert.ok(Math.abs(declared.matchList[0]!.similarity - (0.37 + 0.5 * (1 - 0.37))) < 0.01, `similarity ${declared.matchList[0]!.similarity}`);
+  // The recording keeps the parts: a replay decides the same.
+  const replayed = await runCrossCameraEvaluation(options(video, { fromTracks: saved, baseConfig: { features: raw, models: { catalog, reid: { person: 'stand-in-parts' } } } }));
+  assert.deepEqual({ ...replayed, wallTimeS: 0 }, { ...declared, wallTimeS: 0 });
+  // The same tracks with a catalog whose model declares no parts: they are not compared, no match.
+  const undeclared = await runCrossCameraEvaluation(options(video, { fromTracks: saved, baseConfig: { features: raw } }));
+  assert.equal(undeclared.matches, 0);
 });

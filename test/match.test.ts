@@ -443,3 +443,38 @@ test(`more than ${POOL_SCORED_MAX} identities in the window: the search shortlis
   // The shortlist and the calibration's subsample, not every identity of the window.
   assert.ok(decision.candidates <= 2 * SHORTLIST && decision.candidates >= SHORTLIST, `${decision.candidates} candidates`);
 });
+
+test('parts: an occluded view the global vector misses is matched on the parts both show, and the hidden part teaches the identity nothing', async (t) => {
+  const parts = (features: number[], visibility: number[]) => ({ features: Float32Array.from(features), visibility: Float32Array.from(visibility) });
+  // Identity X on camera A, seen whole: top part (1,0), bottom part (0,1).
+  const whole = { ...track('A', 1, 0, 10, vec(1, 0, 0)), parts: parts([1, 0, 0, 1], [1, 1]) };
+  // On camera B its bottom half is hidden behind a car: the global vector drifts to cosine 0.55
+  // (under the threshold 0.6), the bottom part is noise with visibility 0, the top part (0.96, 0.28)
+  // is still 0.96 alike. Score with parts: 0.55 + 1 · (1/2) · (0.96 − 0.55) = 0.755.
+  const occluded = { ...track('B', 7, 20, 30, unit(0.55, Math.sqrt(1 - 0.55 ** 2))), parts: parts([0.96, 0.28, -1, 0], [1, 0]) };
+
+  const plain = await setUp(t);
+  plain.matcher.decide(whole);
+  assert.equal(plain.matcher.decide(occluded)?.outcome, 'new-identity', 'without the part comparison: no match');
+
+  const { matcher, gallery } = await setUp(t, { partWeights: { person: 1 } });
+  matcher.decide(whole);
+  const decision = matcher.decide(occluded);
+  assert.equal(decision?.outcome, 'matched');
+  assert.equal(decision.identityId, 'person-000001');
+  close(decision.similarity, 0.755, 1e-5);
+  assert.equal(decision.highConfidence, true);
+  // Momentum 0.9 on the top part only: normalise(0.9·(1,0) + 0.1·(0.96,0.28)) = (0.999605, 0.028101); the
+  // bottom part and its visibility stay as the whole view left them.
+  const stored = gallery.readIdentity('person-000001')!.parts!;
+  close(stored.features[0], 0.999605, 1e-5);
+  close(stored.features[1], 0.028101, 1e-5);
+  assert.deepEqual(Array.from(stored.features.subarray(2)), [0, 1]);
+  assert.deepEqual(Array.from(stored.visibility), [1, 1]);
+
+  // Parts that are not mutually visible add no evidence: the track similarity is the global cosine.
+  const bottomOnly = { cameraId: 'A', embedding: vec(1, 0, 0), parts: parts([1, 0, 0, 1], [0, 1]) };
+  const topOnly = { cameraId: 'B', embedding: vec(0, 1, 0), parts: parts([1, 0, 0, 1], [1, 0]) };
+  assert.equal(matcher.trackSimilarity('person', bottomOnly, topOnly), 0);
+  close(matcher.trackSimilarity('person', { ...whole, embedding: whole.embedding! }, { ...occluded, embedding: occluded.embedding! }), 0.755, 1e-5);
+});

@@ -31,7 +31,7 @@ function recordingEmbedder() {
       return boxes.map((box) => {
         const v = new Float32Array(4);
         v[box.x1 < WIDTH / 2 ? 0 : 1] = 1;
-        return v;
+        return { embedding: v };
       });
     },
   };
@@ -144,7 +144,7 @@ test('crops go through the camera colour table, and person crops (not vehicles) 
   const tables: (Float32Array | undefined)[] = [];
   const embed = async (_frame: Frame, boxes: readonly Box[], options: { colourTable?: Float32Array } = {}) => {
     tables.push(options.colourTable);
-    return boxes.map(() => Float32Array.of(1, 0, 0, 0));
+    return boxes.map(() => ({ embedding: Float32Array.of(1, 0, 0, 0) }));
   };
   const car = (x: number): Detection => ({ box: { x1: x, y1: 300, x2: x + 120, y2: 380 }, score: 0.9, objectClass: 'car' });
   const pipeline = new CameraPipeline({

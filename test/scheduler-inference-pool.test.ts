@@ -16,9 +16,11 @@ import { OperatorError } from '../src/core/operator-error.js';
 import type { Frame } from '../src/core/types.js';
 import { dot as cosine } from '../src/core/vectors.js';
 import { readFfmpegFrames } from '../src/ingest/ffmpeg-frames.js';
-import { openInProcessVisionModels, openVisionModels, readConfigOrDefaults } from '../src/pipeline/setup.js';
+import { createHash } from 'node:crypto';
+import { openInProcessVisionModels, openVisionModels, readConfigFile, readConfigOrDefaults } from '../src/pipeline/setup.js';
 import { InferencePool } from '../src/scheduler/inference-pool.js';
 import { HAVE_PETS, HAVE_SHARED_MODELS, PETS_VIDEO, TEST_MODELS_DIR } from './support/shared-data.js';
+import { tinyPartModel } from './support/tiny-part-model.js';
 
 const NEEDS_SHARED = !(HAVE_PETS && HAVE_SHARED_MODELS) && 'needs ../shared data and models';
 const logger = pino({ level: 'silent' });
@@ -68,7 +70,7 @@ test('worker threads detect and embed as the in-process models do, batching crop
     for (const [i, frame] of frames.entries()) {
       const expected = await local.embedders.person!.embed(frame, boxes[i]!);
       assert.equal(embedded[i]!.length, expected.length);
-      embedded[i]!.forEach((embedding, c) => assert.ok(cosine(embedding, expected[c]!) > 0.9999, `frame ${frame.index} crop ${c}: cosine ${cosine(embedding, expected[c]!)}`));
+      embedded[i]!.forEach(({ embedding }, c) => assert.ok(cosine(embedding, expected[c]!.embedding) > 0.9999, `frame ${frame.index} crop ${c}: cosine ${cosine(embedding, expected[c]!.embedding)}`));
     }
     // Two workers take the first two frames' crops; the four frames queued meanwhile share one run.
     assert.ok(reidRuns <= 4, `six frames' crops in ${reidRuns} re-ID runs`);
@@ -129,5 +131,56 @@ test('a worker that dies is logged and replaced, and the jobs queued meanwhile a
     for (const detections of after) assert.equal(detections.length, expected.length);
   } finally {
     await pool.release();
+  }
+});
+
+test('a part model\'s parts come through the worker threads as from the model in process', { skip: NEEDS_SHARED }, async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'crosscam-pool-parts-'));
+  try {
+    copyFileSync(path.join(TEST_MODELS_DIR, 'yolox_nano.onnx'), path.join(dir, 'yolox_nano.onnx'));
+    const model = tinyPartModel(16, 8);
+    writeFileSync(path.join(dir, 'tiny-part.onnx'), model);
+    const catalogFile = path.join(dir, 'catalog.yaml');
+    writeFileSync(
+      catalogFile,
+      [
+        'models:',
+        '  - id: tiny-part',
+        '    task: reid',
+        '    file: tiny-part.onnx',
+        `    sha256: '${createHash('sha256').update(model).digest('hex')}'`,
+        `    size_bytes: ${model.length}`,
+        '    licence: test',
+        '    description: mean colours of the crop and of its two halves',
+        '    input: { name: input, layout: NCHW, dims: [batch, 3, 16, 8], channel_order: rgb, pixel_scale: 1, mean: [0, 0, 0], std: [1, 1, 1], resize: { mode: stretch } }',
+        '    outputs: [{ name: output, dims: [batch, 3] }, { name: parts, dims: [batch, 2, 3] }, { name: visibility, dims: [batch, 2] }]',
+        '    reid: { embedding_dim: 3, object_classes: [person], parts: { output: parts, visibility: visibility, count: 2, dim: 3 } }',
+      ].join('\n'),
+    );
+    const loaded = await readConfigFile('parts.yaml', `cameras: [{ id: video, url: ${PETS_VIDEO} }]\nmodels: { catalog: ${catalogFile}, reid: { person: tiny-part } }\n`);
+    const local = await openInProcessVisionModels({ ...loaded, logger, modelsDir: dir });
+    const pool = await openVisionModels({ ...loaded, logger, modelsDir: dir, workers: 1 });
+    try {
+      const frames = await petsFrames(2, 5);
+      const boxes = [
+        [{ x1: 10, y1: 20, x2: 60, y2: 140 }, { x1: 300, y1: 200, x2: 340, y2: 300 }, { x1: 500, y1: 100, x2: 540, y2: 190 }],
+        [{ x1: 100, y1: 300, x2: 160, y2: 450 }],
+      ];
+      const pooled = await Promise.all(frames.map((frame, i) => pool.embedders.person!.embed(frame, boxes[i]!)));
+      for (const [i, frame] of frames.entries()) {
+        const expected = await local.embedders.person!.embed(frame, boxes[i]!);
+        assert.equal(pooled[i]!.length, expected.length);
+        pooled[i]!.forEach((crop, c) => {
+          const want = expected[c]!;
+          assert.ok(want.parts && crop.parts, `frame ${i} crop ${c} has parts`);
+          assert.deepEqual([Array.from(crop.embedding), Array.from(crop.parts.features), Array.from(crop.parts.visibility)], [Array.from(want.embedding), Array.from(want.parts.features), Array.from(want.parts.visibility)], `frame ${i} crop ${c}`);
+        });
+      }
+    } finally {
+      await pool.release();
+      await local.release();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });

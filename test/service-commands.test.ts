@@ -17,7 +17,7 @@ test('operator commands: enrol from an image, lookup, identities, forget, and cl
       let red = 0;
       for (let i = 0; i < frame.data.length; i += 3) red += frame.data[i];
       seen.push({ frame, boxes, red: red / (frame.data.length / 3) });
-      return [normalised(Float32Array.of(1, 0, 0))];
+      return [{ embedding: normalised(Float32Array.of(1, 0, 0)) }];
     },
   };
   const removedSnapshots: { cameraId: string; trackId: number }[] = [];
@@ -78,7 +78,7 @@ test('operator commands: enrol from an image, lookup, identities, forget, and cl
 test('enrolment is capped per class (matching.watchlist.max) and rate-limited (per_minute), with clear error codes', async (t) => {
   const { gallery, matcher } = await openTestMatching(t, 'crosscam-commands-');
   let embeds = 0;
-  const embedder = { embed: async () => [normalised(Float32Array.of(1, (embeds += 1), 0))] };
+  const embedder = { embed: async () => [{ embedding: normalised(Float32Array.of(1, (embeds += 1), 0)) }] };
   let clock = 1_000_000;
   const commands = operatorCommands({ gallery, matcher, embedders: { person: embedder }, watchlist: { max: 3, perMinute: 2 }, now: () => clock });
   const png = (await sharp({ create: { width: 8, height: 16, channels: 3, background: { r: 1, g: 2, b: 3 } } }).png().toBuffer()).toString('base64');

@@ -89,7 +89,7 @@ test('camera worker: new, throttled updates, ready after K crops, tracks end at 
   const pipeline = new CameraPipeline({
     cameraId: 'gate',
     detector: { detect: async (frame) => walker(frame.index) },
-    embedders: { person: { embed: async (_f, boxes) => boxes.map(() => Float32Array.of(1, 0)) } },
+    embedders: { person: { embed: async (_f, boxes) => boxes.map(() => ({ embedding: Float32Array.of(1, 0) })) } },
     filter: { classes: ['person'], minScore: 0.3, minBoxHeight: 0, masks: [] },
     bestCrops: 3,
     minCropQuality: 0,

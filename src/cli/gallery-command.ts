@@ -108,6 +108,7 @@ function identityLine(record: IdentityRecord, vectors: boolean): Record<string, 
             at: isoTime(exemplar.at),
             embedding: Array.from(exemplar.embedding),
           })),
+          ...(record.parts ? { parts: { features: Array.from(record.parts.features), visibility: Array.from(record.parts.visibility) } } : {}),
         }
       : {}),
   };

@@ -1,7 +1,8 @@
 /**
  * Turns the boxes of one frame into L2-normalised re-ID embeddings: the crop graph
  * cuts, resizes and normalises all crops natively, then the re-ID model runs on
- * batches of at most `batchSize` crops (its batch dimension is dynamic).
+ * batches of at most `batchSize` crops (its batch dimension is dynamic). A model whose
+ * catalog entry declares parts also gives each crop its part embeddings and visibilities.
  */
 import type * as ort from 'onnxruntime-node';
 import { Tensor } from 'onnxruntime-node';
@@ -13,6 +14,13 @@ import type { ReidModelEntry, TensorSpec } from '../models/catalog-schema.js';
 import type { InferenceObserver } from '../runtime/inference-session.js';
 import { CropPreprocessor } from './crop-preprocess.js';
 import { normalised } from '../core/vectors.js';
+import { cropParts, type PartEmbedding, type PartLayout } from './part-embedding.js';
+
+/** One crop through the re-ID model: its global embedding (unit length) and, from part models, its parts. */
+export interface CropEmbedding {
+  embedding: Float32Array;
+  parts?: PartEmbedding;
+}
 
 export interface EmbedderOptions {
   entry: ReidModelEntry;
@@ -73,13 +81,23 @@ class CameraIndexFeed {
   }
 }
 
+/** Reused buffers of a part model's two extra outputs for one batch. */
+interface PartOutputs {
+  layout: PartLayout;
+  features: Float32Array;
+  visibility: Float32Array;
+}
+
 export class Embedder {
   /** The catalog id of its model. */
   readonly modelId: string;
   readonly dimension: number;
   readonly batchSize: number;
+  /** How the model's parts are laid out; undefined for a model without parts. */
+  readonly partLayout: PartLayout | undefined;
   private readonly cameraFeed: CameraIndexFeed | undefined;
   private readonly embeddings: Float32Array;
+  private readonly partOutputs: PartOutputs | undefined;
   /** Runs are chained: the reused buffers allow one at a time. */
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -95,6 +113,13 @@ export class Embedder {
     this.batchSize = batchSize;
     this.cameraFeed = entry.reid.cameraInput && new CameraIndexFeed(entry.reid.cameraInput, batchSize);
     this.embeddings = new Float32Array(batchSize * this.dimension);
+    const parts = entry.reid.parts;
+    this.partLayout = parts && { count: parts.count, dim: parts.dim };
+    this.partOutputs = parts && {
+      layout: { count: parts.count, dim: parts.dim },
+      features: new Float32Array(batchSize * parts.count * parts.dim),
+      visibility: new Float32Array(batchSize * parts.count),
+    };
   }
 
   static async create(options: EmbedderOptions): Promise<Embedder> {
@@ -127,7 +152,7 @@ export class Embedder {
    * Embeddings of `boxes` (frame pixels, clipped to the frame) in the same order,
    * each a new L2-normalised array the caller owns.
    */
-  async embed(frame: Frame, boxes: readonly Box[], options: EmbedOptions = {}): Promise<Float32Array[]> {
+  async embed(frame: Frame, boxes: readonly Box[], options: EmbedOptions = {}): Promise<CropEmbedding[]> {
     return (await this.embedBatch([{ frame, boxes, ...options }]))[0]!;
   }
 
@@ -135,18 +160,18 @@ export class Embedder {
    * Embeddings of the crops of several frames, per request in order: crops of all of them
    * share model runs of up to `batchSize` (the scheduler batches across cameras this way).
    */
-  embedBatch(requests: readonly EmbedRequest[]): Promise<Float32Array[][]> {
+  embedBatch(requests: readonly EmbedRequest[]): Promise<CropEmbedding[][]> {
     const run = this.queue.then(() => this.embedNow(requests));
     this.queue = run.catch(() => undefined);
     return run;
   }
 
-  private async embedNow(requests: readonly EmbedRequest[]): Promise<Float32Array[][]> {
+  private async embedNow(requests: readonly EmbedRequest[]): Promise<CropEmbedding[][]> {
     if (this.cameraFeed && requests.some((request) => request.cameraIndex === undefined)) {
       throw new Error(`re-ID model ${this.entry.id} needs a camera index`);
     }
     const crops = requests.flatMap((request, r) => request.boxes.map((box) => ({ request: r, box: clipBox(box, request.frame.width, request.frame.height) })));
-    const results: Float32Array[][] = requests.map(() => []);
+    const results: CropEmbedding[][] = requests.map(() => []);
     const dim = this.dimension;
     const outputName = this.entry.outputs[0]!.name;
     for (let start = 0; start < crops.length; start += this.batchSize) {
@@ -162,11 +187,26 @@ export class Embedder {
       }
       const feeds: Record<string, ort.Tensor> = { [this.entry.input.name]: this.crops.batch(count) };
       if (this.cameraFeed) feeds[this.entry.reid.cameraInput!.name] = this.cameraFeed.tensor(batch.map((crop) => requests[crop.request]!.cameraIndex!));
-      const output = new Tensor('float32', this.embeddings.subarray(0, count * dim), [count, dim]);
+      const fetches: Record<string, ort.Tensor> = { [outputName]: new Tensor('float32', this.embeddings.subarray(0, count * dim), [count, dim]) };
+      const parts = this.partOutputs;
+      if (parts) {
+        const { count: p, dim: d } = parts.layout;
+        const names = this.entry.reid.parts!;
+        fetches[names.output] = new Tensor('float32', parts.features.subarray(0, count * p * d), [count, p, d]);
+        fetches[names.visibility] = new Tensor('float32', parts.visibility.subarray(0, count * p), [count, p]);
+      }
       const started = performance.now();
-      await this.session.run(feeds, { [outputName]: output });
+      await this.session.run(feeds, fetches);
       this.onInference?.((performance.now() - started) / 1000, count);
-      batch.forEach((crop, i) => results[crop.request]!.push(normalised(this.embeddings.subarray(i * dim, (i + 1) * dim))));
+      batch.forEach((crop, i) => {
+        const embedding = normalised(this.embeddings.subarray(i * dim, (i + 1) * dim));
+        if (!parts) return results[crop.request]!.push({ embedding });
+        const { count: p, dim: d } = parts.layout;
+        results[crop.request]!.push({
+          embedding,
+          parts: cropParts(parts.features.subarray(i * p * d, (i + 1) * p * d), parts.visibility.subarray(i * p, (i + 1) * p), parts.layout),
+        });
+      });
     }
     return results;
   }

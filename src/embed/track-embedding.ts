@@ -5,17 +5,20 @@
  */
 import type { Box } from '../core/geometry.js';
 import { normaliseInPlace } from '../core/vectors.js';
+import { layoutOf, trackParts, type PartEmbedding } from './part-embedding.js';
 
 export interface TrackCrop {
   /** L2-normalised embedding of the crop; kept by reference, so the caller must not reuse it. */
   embedding: Float32Array;
+  /** The crop's parts, from a part model (kept by reference too). */
+  parts?: PartEmbedding;
   quality: number;
   pts: number;
   frameIndex: number;
   box: Box;
 }
 
-export type BestCrop = Omit<TrackCrop, 'embedding'>;
+export type BestCrop = Omit<TrackCrop, 'embedding' | 'parts'>;
 
 export interface TrackEmbeddingOptions {
   /** How many crops to keep (default 5). */
@@ -78,6 +81,17 @@ export class TrackEmbedding {
     if (this.cached) return this.cached;
     this.cached = weightedMean(this.crops);
     return this.cached;
+  }
+
+  /** The track's parts from its kept crops (see trackParts); undefined unless every kept crop has parts. */
+  parts(): PartEmbedding | undefined {
+    const first = this.crops[0]?.parts;
+    if (first === undefined || this.crops.some((crop) => crop.parts === undefined)) return undefined;
+    return trackParts(
+      this.crops.map((crop) => ({ parts: crop.parts!, quality: crop.quality })),
+      layoutOf(first),
+      MIN_WEIGHT,
+    );
   }
 
   /**

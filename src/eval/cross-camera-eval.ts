@@ -259,9 +259,11 @@ export async function saveRecording(file: string, recording: TrackRecording): Pr
 export async function loadRecording(file: string): Promise<TrackRecording> {
   const recording = JSON.parse(await readFile(file, 'utf8')) as TrackRecording;
   if (recording.format !== 'crosscam-tracks/1') throw new Error(`${file} is not a crosscam track recording`);
+  const floats = (values: Float32Array) => Float32Array.from(values as unknown as number[]);
   for (const { event } of recording.events) {
-    if (event.embedding) event.embedding = Float32Array.from(event.embedding as unknown as number[]);
-    if ('halves' in event && event.halves) event.halves = event.halves.map((half) => Float32Array.from(half as unknown as number[])) as [Float32Array, Float32Array];
+    if (event.embedding) event.embedding = floats(event.embedding);
+    if ('parts' in event && event.parts) event.parts = { features: floats(event.parts.features), visibility: floats(event.parts.visibility) };
+    if ('halves' in event && event.halves) event.halves = event.halves.map(floats) as [Float32Array, Float32Array];
   }
   return recording;
 }
@@ -281,7 +283,7 @@ export async function runCrossCameraEvaluation(options: CrossCameraEvalOptions):
     const store = openStateStore({ path: galleryDir, mapSizeMb: loaded.config.gallery.map_size_mb });
     const clock = { now: CLOCK_BASE_MS };
     const bus = new EventBus<DaemonEvents>(options.logger);
-    const identity = createIdentityStage(loaded.config, { store, bus, logger: options.logger, now: () => clock.now });
+    const identity = createIdentityStage(loaded, { store, bus, logger: options.logger, now: () => clock.now });
     if (options.adapter) identity.space.useAdapter(options.adapter);
     const decisions: MatchDecision[] = [];
     let merges = 0;
@@ -341,6 +343,7 @@ function score(
     .map(({ event }) => ({
       cameraId: event.sighting.cameraId,
       embedding: event.embedding!,
+      ...(event.parts ? { parts: event.parts } : {}),
       person: personOf(event.sighting.cameraId, event.sighting.trackId),
       firstSeenAt: event.sighting.firstSeenAt,
       lastSeenAt: event.sighting.lastSeenAt,
@@ -351,7 +354,7 @@ function score(
   const negatives: number[] = [];
   for (const a of ended.filter((t) => t.cameraId === cameras[0]!.id)) {
     for (const b of ended.filter((t) => t.cameraId === cameras[1]!.id)) {
-      (a.person === b.person ? positives : negatives).push(identity.matcher.trackSimilarity(a, b));
+      (a.person === b.person ? positives : negatives).push(identity.matcher.trackSimilarity('person', a, b));
     }
   }
 

@@ -50,7 +50,7 @@ export async function runReidEvaluation(options: ReidEvaluationOptions): Promise
         wanted.map((w) => w.sample.box),
         { cameraIndex: 0 },
       );
-      wanted.forEach(({ sample, role }, i) => (role === 'query' ? queries : gallery).push({ identity: sample.identity, embedding: embeddings[i]! }));
+      wanted.forEach(({ sample, role }, i) => (role === 'query' ? queries : gallery).push({ identity: sample.identity, embedding: embeddings[i]!.embedding }));
     }
     options.onProgress?.(Math.min(motFrame, lastFrame), lastFrame);
     if (motFrame >= lastFrame) break;

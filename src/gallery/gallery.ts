@@ -17,6 +17,7 @@ import type { MatchingSpace } from '../features/feature-space.js';
 import type { AnnBuildReport, AnnSettings } from '../search/ann-index.js';
 import { PrototypeIndex, type SearchHit } from './prototype-index.js';
 import { RecentIdentities } from './recent-identities.js';
+import { layoutOf, mergedParts, momentumParts, type PartEmbedding } from '../embed/part-embedding.js';
 import {
   DB_NAMES,
   decodeIdentity,
@@ -76,6 +77,8 @@ export interface NewSighting {
   sighting: SightingRef;
   /** Raw unit embedding of the track. */
   embedding: Float32Array;
+  /** The track's parts, from a part model. */
+  parts?: PartEmbedding;
   decision: SightingDecision;
 }
 
@@ -471,6 +474,7 @@ export class Gallery {
           objectClass: sighting.objectClass,
           appearance: singleAppearance(first.embedding, sighting.cameraId),
           exemplars: [exemplarOf(first)],
+          ...(first.parts ? { parts: first.parts } : {}),
           count: 1,
           createdAt: first.decision.decidedAt,
           firstSeenAt: sighting.firstSeenAt,
@@ -499,6 +503,7 @@ export class Gallery {
         if (learn) {
           record.appearance = momentumAppearance(current.appearance, next.embedding, next.sighting.cameraId, momentum);
           record.exemplars = withExemplar(current.exemplars, exemplarOf(next), max);
+          if (next.parts) record.parts = current.parts ? momentumParts(current.parts, next.parts, momentum, layoutOf(next.parts)) : next.parts;
         }
         put(record);
         putSighting({ ...next.sighting, identityId, embedding: next.embedding, decision: next.decision });
@@ -510,6 +515,7 @@ export class Gallery {
         if (earlier.decision.outcome === 'new-identity' && current.count === 1) {
           record.appearance = singleAppearance(next.embedding, next.sighting.cameraId);
           record.exemplars = [exemplarOf(next)];
+          if (next.parts) record.parts = next.parts;
         }
         put(record);
         putSighting({ ...next.sighting, identityId: record.id, embedding: next.embedding, decision: earlier.decision }, earlier);
@@ -697,9 +703,11 @@ export function mergedRecord(kept: IdentityRecord, records: readonly IdentityRec
     if (record.lastSeenAt !== undefined) lastSeenAt = Math.max(lastSeenAt ?? -Infinity, record.lastSeenAt);
   }
   const label = kept.label ?? records.find((record) => record.label !== undefined)?.label;
+  const withParts = records.filter((record): record is IdentityRecord & { parts: PartEmbedding } => record.parts !== undefined);
   return {
     ...kept,
     appearance: mergedAppearance(records),
+    ...(withParts.length > 0 ? { parts: mergedParts(withParts, layoutOf(withParts[0]!.parts)) } : {}),
     exemplars: diverseExemplars(
       records.flatMap((record) => record.exemplars),
       maxExemplars,

@@ -10,6 +10,7 @@ import type { Box } from '../core/geometry.js';
 import type { ObjectClass } from '../core/types.js';
 import { vectorBytes, vectorFromBytes } from '../core/vectors.js';
 import type { RawAppearance } from '../features/feature-space.js';
+import type { PartEmbedding } from '../embed/part-embedding.js';
 
 /** One side of a decision: a track on one camera, as stored in the gallery. */
 export interface SightingRef {
@@ -77,6 +78,8 @@ export interface IdentityRecord {
   appearance: RawAppearance;
   /** Diverse views (see withExemplar), best kept when there are more than the gallery keeps. */
   exemplars: Exemplar[];
+  /** From a part model: the identity's parts and their visibility (momentum per part, src/embed/part-embedding.ts). */
+  parts?: PartEmbedding;
   /** Sightings attached over the identity's life (kept when retention drops old sightings). */
   count: number;
   createdAt: number;
@@ -92,7 +95,7 @@ export interface IdentityRecord {
 }
 
 /** An identity without its vectors (what the in-memory index keeps per identity), with its cameras' weights. */
-export type IdentitySummary = Omit<IdentityRecord, 'appearance' | 'exemplars'> & { appearanceWeights: RawAppearance['weights'] };
+export type IdentitySummary = Omit<IdentityRecord, 'appearance' | 'exemplars' | 'parts'> & { appearanceWeights: RawAppearance['weights'] };
 
 export interface SightingRecord extends SightingRef {
   identityId: string;
@@ -169,9 +172,10 @@ export function sameTrack(a: TrackKey, b: TrackKey): boolean {
 
 // ---- value encoding: the same objects with vectors as bytes
 
-export interface StoredIdentity extends Omit<IdentityRecord, 'appearance' | 'exemplars'> {
+export interface StoredIdentity extends Omit<IdentityRecord, 'appearance' | 'exemplars' | 'parts'> {
   appearance?: { sum: Uint8Array; weights: Record<string, number> };
   exemplars: { embedding: Uint8Array; cameraId?: string; quality: number; at: number }[];
+  parts?: { features: Uint8Array; visibility: Uint8Array };
   /** Galleries written before appearances were kept raw (0.1): the prototype, taken as the appearance. */
   prototype?: Uint8Array;
 }
@@ -180,19 +184,22 @@ export interface StoredSighting extends Omit<SightingRecord, 'embedding'> {
 }
 
 export function encodeIdentity(record: IdentityRecord): StoredIdentity {
+  const { parts, ...rest } = record;
   return {
-    ...record,
-    appearance: { sum: vectorBytes(record.appearance.sum), weights: record.appearance.weights },
-    exemplars: record.exemplars.map((exemplar) => ({ ...exemplar, embedding: vectorBytes(exemplar.embedding) })),
+    ...rest,
+    appearance: { sum: vectorBytes(rest.appearance.sum), weights: rest.appearance.weights },
+    exemplars: rest.exemplars.map((exemplar) => ({ ...exemplar, embedding: vectorBytes(exemplar.embedding) })),
+    ...(parts ? { parts: { features: vectorBytes(parts.features), visibility: vectorBytes(parts.visibility) } } : {}),
   };
 }
 
 export function decodeIdentity(stored: StoredIdentity): IdentityRecord {
-  const { prototype, appearance, ...rest } = stored;
+  const { prototype, appearance, parts, ...rest } = stored;
   const sum = appearance ? vectorFromBytes(appearance.sum) : vectorFromBytes(prototype!);
   return {
     ...rest,
     appearance: { sum, weights: appearance?.weights ?? {} },
+    ...(parts ? { parts: { features: vectorFromBytes(parts.features), visibility: vectorFromBytes(parts.visibility) } } : {}),
     exemplars: stored.exemplars.map((exemplar) => ({ ...exemplar, cameraId: exemplar.cameraId ?? '', embedding: vectorFromBytes(exemplar.embedding) })),
   };
 }
@@ -206,7 +213,7 @@ export function decodeSighting(stored: StoredSighting): SightingRecord {
 }
 
 export function summaryOf(record: IdentityRecord): IdentitySummary {
-  const { appearance, exemplars: _exemplars, ...summary } = record;
+  const { appearance, exemplars: _exemplars, parts: _parts, ...summary } = record;
   return { ...summary, appearanceWeights: appearance.weights };
 }
 

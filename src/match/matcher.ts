@@ -17,6 +17,7 @@ import { randomUUID } from 'node:crypto';
 import type { ObjectClass } from '../core/types.js';
 import { dot, normalised } from '../core/vectors.js';
 import type { MatchingSpace } from '../features/feature-space.js';
+import { layoutOf, partAdjustedScore, partSimilarity, type PartEmbedding } from '../embed/part-embedding.js';
 import { survivorOf, type Gallery, type GalleryTransaction } from '../gallery/gallery.js';
 import type { IdentityMerge, IdentitySummary, SightingDecision, SightingRecord } from '../gallery/records.js';
 import { CandidateFilter, type LiveTest, type Qualification, type TopologyLink } from './candidates.js';
@@ -58,8 +59,13 @@ export interface MatcherOptions {
    * similarity); 0 scores the prototype alone (default).
    */
   viewWeight?: number;
-  /** Candidates rescored with their views, best prototypes first (default 20). */
+  /** Candidates rescored with their views (and parts), best prototypes first (default 20). */
   viewShortlist?: number;
+  /**
+   * Per class whose re-ID model declares parts, the weight w of the part comparison:
+   * score + w·coverage·(part similarity − raw global similarity) (see partAdjustedScore).
+   */
+  partWeights?: Partial<Record<ObjectClass, number>>;
   /**
    * Prototype similarity at or above which two identities never seen side by side are taken
    * for one person: not each other's runner-up, merged when a track scores both over the
@@ -87,6 +93,8 @@ export interface MatchableTrack {
   lastSeenAt: number;
   /** Unit-length raw track embedding; no decision without it. */
   embedding?: Float32Array;
+  /** The track's parts, from a part model: compared with an identity's over the parts both show. */
+  parts?: PartEmbedding;
   /** Quality of the best crop. */
   quality: number;
   bestCrop?: { pts: number; box: Box };
@@ -106,6 +114,13 @@ export interface EnrolOptions {
   objectClass: ObjectClass;
   embedding: Float32Array;
   label: string;
+}
+
+/** A track as the matcher compares it: raw embedding, its projection into the matching space, and its parts. */
+interface Query {
+  raw: Float32Array;
+  feature: Float32Array;
+  parts?: PartEmbedding;
 }
 
 interface ScoredCandidate {
@@ -191,10 +206,10 @@ export class Matcher {
       quality: track.quality,
     };
     const raw = Float32Array.from(embedding);
-    const feature = this.space.project(sighting.cameraId, raw);
+    const query: Query = { raw, feature: this.space.project(sighting.cameraId, raw), ...(track.parts ? { parts: track.parts } : {}) };
     const earlier = this.gallery.sightingOfTrack(sighting);
-    if (earlier !== undefined) return this.update(earlier, sighting, raw, feature, options);
-    return this.decideNew(sighting, raw, feature, options);
+    if (earlier !== undefined) return this.update(earlier, sighting, query, options);
+    return this.decideNew(sighting, query, options);
   }
 
   /** Adds a watch-list identity (never expires; a candidate for every track of its class). */
@@ -218,16 +233,37 @@ export class Matcher {
     return this.gallery.difficulty(identityId);
   }
 
-  /** The similarity the matcher sees between two tracks: cosine of their projections into the matching space. */
-  trackSimilarity(a: { cameraId: string; embedding: Float32Array }, b: { cameraId: string; embedding: Float32Array }): number {
-    return dot(this.space.project(a.cameraId, a.embedding), this.space.project(b.cameraId, b.embedding));
+  /**
+   * The similarity the matcher sees between two tracks of a class: cosine of their projections
+   * into the matching space, adjusted by their parts when both have them (before calibration).
+   */
+  trackSimilarity(
+    objectClass: ObjectClass,
+    a: { cameraId: string; embedding: Float32Array; parts?: PartEmbedding },
+    b: { cameraId: string; embedding: Float32Array; parts?: PartEmbedding },
+  ): number {
+    const similarity = dot(this.space.project(a.cameraId, a.embedding), this.space.project(b.cameraId, b.embedding));
+    return this.withParts(objectClass, similarity, a, b);
+  }
+
+  /** A score adjusted by two part sets (track and track, or track and identity); as it was when either has none. */
+  private withParts(
+    objectClass: ObjectClass,
+    score: number,
+    a: { embedding: Float32Array; parts?: PartEmbedding },
+    b: { embedding: Float32Array; parts?: PartEmbedding },
+  ): number {
+    const weight = this.options.partWeights?.[objectClass];
+    if (weight === undefined || a.parts === undefined || b.parts === undefined) return score;
+    return partAdjustedScore(score, dot(a.embedding, b.embedding), partSimilarity(a.parts, b.parts, layoutOf(a.parts)), weight);
   }
 
   /**
    * Scores the track against its class in one pass over the prototypes, keeps the identities
    * the rules admit, rescores the best of them with their views, and chooses.
    */
-  private choose(sighting: SightingRef, feature: Float32Array, isLive: LiveTest | undefined, exclude?: string): Choice {
+  private choose(sighting: SightingRef, query: Query, isLive: LiveTest | undefined, exclude?: string): Choice {
+    const { feature } = query;
     const { threshold, minMargin } = this.classOptions(sighting.objectClass);
     const candidates: ScoredCandidate[] = [];
     const samples: PairSamples = new Map();
@@ -255,6 +291,12 @@ export class Matcher {
         const views = this.gallery.exemplarViews(candidate.identity.id);
         const bestView = views.reduce((best, view) => Math.max(best, dot(feature, view)), -Infinity);
         if (views.length > 0) candidate.score = this.viewWeight * bestView + (1 - this.viewWeight) * candidate.prototype;
+      }
+    }
+    if (query.parts && this.options.partWeights?.[sighting.objectClass] !== undefined) {
+      for (const candidate of candidates.slice(0, this.viewShortlist)) {
+        const record = this.gallery.readIdentity(candidate.identity.id);
+        if (record?.parts) candidate.score = this.withParts(sighting.objectClass, candidate.score, { embedding: query.raw, parts: query.parts }, { embedding: record.appearance.sum, parts: record.parts });
       }
     }
     const calibrate = (similarity: number, via: SightingRef | undefined) =>
@@ -335,8 +377,10 @@ export class Matcher {
    * A track's first decision: besides the gallery writes, its embedding teaches its camera's
    * mean and its similarities the pair calibration (each track once, in the same transaction).
    */
-  private decideNew(sighting: SightingRef, raw: Float32Array, feature: Float32Array, options: DecideOptions): MatchDecision {
-    const choice = this.choose(sighting, feature, options.isLive);
+  private decideNew(sighting: SightingRef, query: Query, options: DecideOptions): MatchDecision {
+    const { raw } = query;
+    const choice = this.choose(sighting, query, options.isLive);
+    const track = { sighting, embedding: raw, ...(query.parts ? { parts: query.parts } : {}) };
     const { chosen } = choice;
     const decidedAt = this.now();
     const eventId = this.newEventId();
@@ -354,8 +398,8 @@ export class Matcher {
     return this.gallery.write((tx) => {
       let identityId =
         chosen === undefined
-          ? tx.createIdentity({ sighting, embedding: raw, decision: stored }).id
-          : tx.attachSighting(chosen.identity.id, { sighting, embedding: raw, decision: stored }, { learn: choice.highConfidence }).id;
+          ? tx.createIdentity({ ...track, decision: stored }).id
+          : tx.attachSighting(chosen.identity.id, { ...track, decision: stored }, { learn: choice.highConfidence }).id;
       const merges = this.mergeLikelySame(tx, identityId, choice, decidedAt);
       if (merges.length > 0) identityId = merges[0]!.kept;
       this.space.observe(sighting.cameraId, raw);
@@ -392,16 +436,16 @@ export class Matcher {
   private update(
     earlier: SightingRecord,
     sighting: SightingRef,
-    raw: Float32Array,
-    feature: Float32Array,
+    query: Query,
     options: DecideOptions,
   ): MatchDecision {
+    const { raw, feature } = query;
     const decidedAt = this.now();
     const eventId = this.newEventId();
     const alone = this.onlineMerge && earlier.decision.outcome === 'new-identity' && this.gallery.identity(earlier.identityId)?.count === 1;
-    const late = alone ? this.choose(sighting, feature, options.isLive, earlier.identityId) : undefined;
+    const late = alone ? this.choose(sighting, query, options.isLive, earlier.identityId) : undefined;
     return this.gallery.write((tx) => {
-      let identity = tx.updateSighting(earlier, { sighting, embedding: raw });
+      let identity = tx.updateSighting(earlier, { sighting, embedding: raw, ...(query.parts ? { parts: query.parts } : {}) });
       const { eventId: updateOf, ...first } = earlier.decision;
       let decision: MatchDecision;
       if (late?.chosen !== undefined) {

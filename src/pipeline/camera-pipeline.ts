@@ -11,6 +11,7 @@ import { frameCropQualities } from '../embed/crop-quality.js';
 import type { Embedder } from '../embed/embedder.js';
 import type { ColourNormaliser } from '../colour/camera-colour.js';
 import { TrackEmbedding, type BestCrop } from '../embed/track-embedding.js';
+import type { PartEmbedding } from '../embed/part-embedding.js';
 import { ByteTracker, type ByteTrackerOptions, type TrackState, type TrackView } from '../track/tracker.js';
 
 /** The re-ID model of each class that has one (the catalog entry lists the classes it serves). */
@@ -40,6 +41,8 @@ export interface TrackSighting {
 export interface EndedTrack extends TrackSighting {
   /** Track embedding; absent when no crop was good enough or the class has no re-ID model. */
   embedding?: Float32Array;
+  /** The track's parts, from a part model (see TrackEmbedding.parts). */
+  parts?: PartEmbedding;
   /** Embeddings of the earlier and the later half of those crops (see TrackEmbedding.halves). */
   halves?: [Float32Array, Float32Array];
   /** Crops behind the embedding. */
@@ -112,11 +115,12 @@ export class CameraPipeline {
     return this.tracker.flush().map((track) => this.end(track));
   }
 
-  /** Current embedding of a live track and the crops behind it, for matching before it ends. */
-  appearance(trackId: number): { embedding: Float32Array; quality: number; crops: number } | undefined {
+  /** Current embedding (and parts) of a live track and the crops behind it, for matching before it ends. */
+  appearance(trackId: number): { embedding: Float32Array; parts?: PartEmbedding; quality: number; crops: number } | undefined {
     const appearance = this.appearances.get(trackId);
     const embedding = appearance?.embedding();
-    return embedding && { embedding, quality: appearance!.bestCrop()!.quality, crops: appearance!.size };
+    const parts = appearance?.parts();
+    return embedding && { embedding, ...(parts ? { parts } : {}), quality: appearance!.bestCrop()!.quality, crops: appearance!.size };
   }
 
   /** Embeds, in one batch per re-ID model, the crops of this frame that can improve their track. */
@@ -148,9 +152,10 @@ export class CameraPipeline {
         ...(this.options.cameraIndex !== undefined ? { cameraIndex: this.options.cameraIndex } : {}),
         ...(colourTable ? { colourTable } : {}),
       });
-      crops.forEach((crop, i) =>
-        crop.appearance.add({ embedding: embeddings[i], quality: crop.quality, pts: frame.pts, frameIndex: frame.index, box: crop.box }),
-      );
+      crops.forEach((crop, i) => {
+        const { embedding, parts } = embeddings[i]!;
+        crop.appearance.add({ embedding, ...(parts ? { parts } : {}), quality: crop.quality, pts: frame.pts, frameIndex: frame.index, box: crop.box });
+      });
     }
   }
 
@@ -189,7 +194,8 @@ export class CameraPipeline {
     this.appearances.delete(track.id);
     this.firstSeenAt.delete(track.id);
     const embedding = appearance?.embedding();
+    const parts = appearance?.parts();
     const halves = appearance?.halves();
-    return { ...sighting, ...(embedding ? { embedding } : {}), ...(halves ? { halves } : {}), crops: appearance?.size ?? 0 };
+    return { ...sighting, ...(embedding ? { embedding } : {}), ...(parts ? { parts } : {}), ...(halves ? { halves } : {}), crops: appearance?.size ?? 0 };
   }
 }

@@ -183,6 +183,23 @@ export function inferenceWorkerCount(runtime: RuntimeConfig): number {
 }
 
 /**
+ * The configured re-ID models and the classes each serves: its catalog entry says which classes
+ * it serves, and the person model keeps people if both claim them.
+ */
+export function reidModels(config: Pick<CrosscamConfig, 'models'>, catalog: ModelCatalog): { role: 'person' | 'vehicle'; entry: ReidModelEntry; classes: ObjectClass[] }[] {
+  const served = new Set<ObjectClass>();
+  const models: { role: 'person' | 'vehicle'; entry: ReidModelEntry; classes: ObjectClass[] }[] = [];
+  for (const [role, id] of [['person', config.models.reid.person], ['vehicle', config.models.reid.vehicle]] as const) {
+    if (id === undefined) continue;
+    const entry: ReidModelEntry = catalogEntry(catalog, id, 'reid');
+    const classes = entry.reid.objectClasses.filter((objectClass) => !served.has(objectClass));
+    classes.forEach((objectClass) => served.add(objectClass));
+    models.push({ role, entry, classes });
+  }
+  return models;
+}
+
+/**
  * Loads the detector and the re-ID models the config names, each on its best available
  * provider: in runtime.inference_workers worker threads (the shared inference scheduler),
  * or in this thread when that is 0.
@@ -218,9 +235,7 @@ export async function openInProcessVisionModels(options: OpenVisionModelsOptions
   const embedders: Partial<Record<ObjectClass, Embedder>> = {};
   const opened: Embedder[] = [];
   try {
-    for (const [role, id] of [['person', config.models.reid.person], ['vehicle', config.models.reid.vehicle]] as const) {
-      if (id === undefined) continue;
-      const entry: ReidModelEntry = catalogEntry(catalog, id, 'reid');
+    for (const { role, entry, classes: served } of reidModels(config, catalog)) {
       const loaded = await loadCatalogModel({ entry, modelsDir, providers, logger, ...threads });
       const { onInference } = options;
       const embedder = await Embedder.create({
@@ -232,9 +247,8 @@ export async function openInProcessVisionModels(options: OpenVisionModelsOptions
       });
       opened.push(embedder);
       used[entry.id] = loaded.provider;
-      // The entry says which classes it serves; the person model keeps people if both claim them.
-      for (const objectClass of entry.reid.objectClasses) embedders[objectClass] ??= embedder;
-      logger.debug({ model: entry.id, role, classes: entry.reid.objectClasses }, 're-ID model loaded');
+      for (const objectClass of served) embedders[objectClass] = embedder;
+      logger.debug({ model: entry.id, role, classes: served }, 're-ID model loaded');
     }
   } catch (error) {
     await detector.release();

@@ -19,7 +19,7 @@ import type { Box } from '../core/geometry.js';
 import { ExitCode } from '../core/exit-codes.js';
 import { OperatorError } from '../core/operator-error.js';
 import type { Detection, Frame, ObjectClass } from '../core/types.js';
-import type { EmbedOptions } from '../embed/embedder.js';
+import type { CropEmbedding, EmbedOptions } from '../embed/embedder.js';
 import type { OpenVisionModelsOptions, VisionModels } from '../pipeline/setup.js';
 import type { ExecutionProviderName } from '../runtime/inference-session.js';
 import type { FramePixels, InferenceTiming, InferenceWorkerData, WorkerReply, WorkerRequest } from './inference-protocol.js';
@@ -45,7 +45,7 @@ interface EmbedJob {
   boxes: Box[];
   cameraIndex?: number;
   colourTable?: Float32Array;
-  resolve: (embeddings: Float32Array[]) => void;
+  resolve: (embeddings: CropEmbedding[]) => void;
   reject: (error: Error) => void;
 }
 
@@ -116,7 +116,7 @@ export class InferencePool {
     });
   }
 
-  embed(model: string, frame: Frame, boxes: readonly Box[], options: EmbedOptions = {}): Promise<Float32Array[]> {
+  embed(model: string, frame: Frame, boxes: readonly Box[], options: EmbedOptions = {}): Promise<CropEmbedding[]> {
     if (boxes.length === 0) return Promise.resolve([]);
     return new Promise((resolve, reject) => {
       if (this.closed) return reject(new Error('inference pool is closed'));
@@ -206,9 +206,19 @@ export class InferencePool {
           if (reply.type !== 'embedded') throw new Error(`unexpected reply ${reply.type}`);
           this.observe(reply.timings);
           let offset = 0;
+          const { dimension, parts } = reply;
           jobs.forEach((job, j) => {
-            const list: Float32Array[] = [];
-            for (let i = 0; i < reply.counts[j]!; i++, offset++) list.push(reply.embeddings.slice(offset * reply.dimension, (offset + 1) * reply.dimension));
+            const list: CropEmbedding[] = [];
+            for (let i = 0; i < reply.counts[j]!; i++, offset++) {
+              const embedding = reply.embeddings.slice(offset * dimension, (offset + 1) * dimension);
+              if (!parts) {
+                list.push({ embedding });
+                continue;
+              }
+              const { count, dim } = parts.layout;
+              const features = parts.features.slice(offset * count * dim, (offset + 1) * count * dim);
+              list.push({ embedding, parts: { features, visibility: parts.visibility.slice(offset * count, (offset + 1) * count) } });
+            }
             job.resolve(list);
           });
         },

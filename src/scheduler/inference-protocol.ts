@@ -7,6 +7,7 @@ import type { Box } from '../core/geometry.js';
 import type { Detection, Frame, ObjectClass } from '../core/types.js';
 import type { OpenVisionModelsOptions } from '../pipeline/setup.js';
 import type { ExecutionProviderName } from '../runtime/inference-session.js';
+import type { PartLayout } from '../embed/part-embedding.js';
 
 export type FramePixels = Pick<Frame, 'width' | 'height' | 'data'>;
 
@@ -37,6 +38,16 @@ export type WorkerReply =
   | { type: 'ready'; providers: Record<string, ExecutionProviderName>; detectorModel: string; embedderModels: Partial<Record<ObjectClass, string>> }
   | { type: 'failed'; message: string; exitCode?: number }
   | { id: number; type: 'detected'; detections: Detection[]; timings: InferenceTiming[] }
-  | { id: number; type: 'embedded'; embeddings: Float32Array; counts: number[]; dimension: number; timings: InferenceTiming[] }
+  | {
+      id: number;
+      type: 'embedded';
+      /** Every crop's global embedding, `dimension` values each, crops of all requests in order (`counts` per request). */
+      embeddings: Float32Array;
+      counts: number[];
+      dimension: number;
+      /** From a part model, every crop's parts laid out the same way (`count × dim` features, `count` visibilities each). */
+      parts?: { features: Float32Array; visibility: Float32Array; layout: PartLayout };
+      timings: InferenceTiming[];
+    }
   | { id: number; type: 'done' }
   | { id: number; type: 'error'; message: string };

@@ -41,9 +41,19 @@ try {
         if (!embedder) throw new Error(`no re-ID model ${request.model} in this worker`);
         const results = await embedder.embedBatch(request.requests);
         const counts = results.map((list) => list.length);
-        const flat = new Float32Array(counts.reduce((a, b) => a + b, 0) * embedder.dimension);
-        results.flat().forEach((embedding, i) => flat.set(embedding, i * embedder.dimension));
-        send({ id: request.id, type: 'embedded', embeddings: flat, counts, dimension: embedder.dimension, timings: [...timings] }, [flat.buffer]);
+        const crops = results.flat();
+        const flat = new Float32Array(crops.length * embedder.dimension);
+        crops.forEach((crop, i) => flat.set(crop.embedding, i * embedder.dimension));
+        const layout = embedder.partLayout;
+        const parts = layout && { features: new Float32Array(crops.length * layout.count * layout.dim), visibility: new Float32Array(crops.length * layout.count), layout };
+        if (parts) {
+          crops.forEach((crop, i) => {
+            parts.features.set(crop.parts!.features, i * layout!.count * layout!.dim);
+            parts.visibility.set(crop.parts!.visibility, i * layout!.count);
+          });
+        }
+        const transfer = parts ? [flat.buffer, parts.features.buffer, parts.visibility.buffer] : [flat.buffer];
+        send({ id: request.id, type: 'embedded', embeddings: flat, counts, dimension: embedder.dimension, ...(parts ? { parts } : {}), timings: [...timings] }, transfer);
         return;
       }
       case 'setOutputFilter':

@@ -77,7 +77,7 @@ export class CameraTracks {
     const appearance = this.options.pipeline.appearance(sighting.trackId);
     if (!appearance || appearance.crops < needed) return;
     this.ready.add(sighting.trackId);
-    this.options.bus.emit('trackReady', { sighting, embedding: appearance.embedding });
+    this.options.bus.emit('trackReady', { sighting, embedding: appearance.embedding, ...(appearance.parts ? { parts: appearance.parts } : {}) });
   }
 
   private endTracks(tracks: readonly EndedTrack[]): void {
@@ -88,9 +88,17 @@ export class CameraTracks {
     }
   }
 
-  private emitTrack(type: 'new' | 'update' | 'end', sighting: TrackSighting, at: number, ended?: Pick<EndedTrack, 'embedding' | 'halves'>): void {
-    const { embedding, halves } = ended ?? {};
-    this.options.bus.emit('track', { type, sighting, zones: this.zonesOf(sighting.box), at, ...(embedding ? { embedding } : {}), ...(halves ? { halves } : {}) });
+  private emitTrack(type: 'new' | 'update' | 'end', sighting: TrackSighting, at: number, ended?: Pick<EndedTrack, 'embedding' | 'parts' | 'halves'>): void {
+    const { embedding, parts, halves } = ended ?? {};
+    this.options.bus.emit('track', {
+      type,
+      sighting,
+      zones: this.zonesOf(sighting.box),
+      at,
+      ...(embedding ? { embedding } : {}),
+      ...(parts ? { parts } : {}),
+      ...(halves ? { halves } : {}),
+    });
   }
 
   private zonesOf(box: Box): string[] {

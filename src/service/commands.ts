@@ -69,8 +69,8 @@ export function operatorCommands(deps: CommandDependencies): CommandRegistry {
       });
     const { width, height } = decoded.info;
     const frame = { cameraId: 'enrol', index: 0, pts: 0, receivedAt: Date.now(), width, height, data: decoded.data };
-    const [embedding] = await embedder.embed(frame, [{ x1: 0, y1: 0, x2: width, y2: height }]);
-    return embedding!;
+    const [crop] = await embedder.embed(frame, [{ x1: 0, y1: 0, x2: width, y2: height }]);
+    return crop!.embedding;
   };
   const known = (id: string): IdentitySummary => {
     deps.gallery.refresh();

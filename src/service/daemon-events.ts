@@ -1,4 +1,5 @@
 import type { AdapterChange } from '../adapt/adaptation.js';
+import type { PartEmbedding } from '../embed/part-embedding.js';
 import type { CameraStatus } from '../ingest/camera-status.js';
 import type { IdentityMerge } from '../gallery/records.js';
 import type { MatchDecision } from '../match/decision.js';
@@ -15,6 +16,8 @@ export interface TrackEvent {
   at: number;
   /** On `end`: the track's final embedding, when it has one. */
   embedding?: Float32Array;
+  /** On `end`, from a part model: the track's parts. */
+  parts?: PartEmbedding;
   /** On `end`: embeddings of the earlier and later half of its crops (two crops or more). */
   halves?: [Float32Array, Float32Array];
 }
@@ -23,6 +26,7 @@ export interface TrackEvent {
 export interface TrackReadyEvent {
   sighting: TrackSighting;
   embedding: Float32Array;
+  parts?: PartEmbedding;
 }
 
 /** What the daemon's stages tell each other (see EventBus). */

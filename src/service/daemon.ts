@@ -104,7 +104,7 @@ export class Daemon {
     });
     const store = openStateStore({ path: config.gallery.path, mapSizeMb: config.gallery.map_size_mb });
     // The publish stage exists once the publisher does, which needs the gallery: bound late.
-    const { space, calibration, gallery, matcher, matchStage, storage } = createIdentityStage(config, {
+    const { space, calibration, gallery, matcher, matchStage, storage } = createIdentityStage(loaded, {
       store,
       bus,
       logger,

@@ -8,7 +8,7 @@
 import type { CrosscamConfig, FeaturesConfig } from '../config/schema.js';
 import type { Logger } from '../core/logger.js';
 import type { RootDatabase } from '../core/state-store.js';
-import { OBJECT_CLASSES } from '../core/types.js';
+import { OBJECT_CLASSES, type ObjectClass } from '../core/types.js';
 import { CameraCentring } from '../features/camera-centring.js';
 import { FeatureSpace } from '../features/feature-space.js';
 import { ScoreCalibration } from '../features/score-calibration.js';
@@ -21,6 +21,7 @@ import type { MatchDecision } from '../match/decision.js';
 import type { SnapshotStore } from '../snapshots/snapshot-store.js';
 import { StorageGuard } from '../storage/storage-guard.js';
 import { MatchStage } from './match-stage.js';
+import { reidModels, type LoadedConfig } from '../pipeline/setup.js';
 
 /** A camera's mean moves this far (L2, unit embeddings) before the gallery is re-projected. */
 const REPUBLISH_DISTANCE = 0.02;
@@ -125,10 +126,21 @@ function matcherOptions(config: Pick<CrosscamConfig, 'matching' | 'topology'>, g
   };
 }
 
-export function createIdentityStage(config: CrosscamConfig, deps: IdentityStageDeps): IdentityStage {
+/** The part weight of each class whose re-ID model declares parts (its catalog entry). */
+function partWeights(loaded: LoadedConfig): Partial<Record<ObjectClass, number>> {
+  const weights: Partial<Record<ObjectClass, number>> = {};
+  for (const { entry, classes } of reidModels(loaded.config, loaded.catalog)) {
+    const parts = entry.reid.parts;
+    if (parts) for (const objectClass of classes) weights[objectClass] = parts.weight;
+  }
+  return weights;
+}
+
+export function createIdentityStage(loaded: LoadedConfig, deps: IdentityStageDeps): IdentityStage {
+  const { config } = loaded;
   const { space, gallery } = openGallery(config, deps.store, deps.logger);
   const calibration = openScoreCalibration(config.features, deps.store);
-  const matcher = new Matcher({ ...matcherOptions(config, gallery, calibration), ...(deps.now ? { now: deps.now } : {}) });
+  const matcher = new Matcher({ ...matcherOptions(config, gallery, calibration), partWeights: partWeights(loaded), ...(deps.now ? { now: deps.now } : {}) });
   const storage = deps.storage
     ? new StorageGuard({
         store: deps.store,

@@ -9,7 +9,7 @@ import type { Logger } from '../core/logger.js';
 import { RateLimitedLog } from '../core/rate-limited-log.js';
 import type { StorageGuard } from '../storage/storage-guard.js';
 import type { MatchDecision } from '../match/decision.js';
-import type { Matcher } from '../match/matcher.js';
+import type { MatchableTrack, Matcher } from '../match/matcher.js';
 import type { TrackSighting } from '../pipeline/camera-pipeline.js';
 import type { DaemonEvents, TrackEvent } from './daemon-events.js';
 import type { EventBus } from './event-bus.js';
@@ -27,10 +27,13 @@ export interface MatchStageOptions {
   now?: () => number;
 }
 
+/** What a decision compares: a track's embedding, and its parts from a part model. */
+type TrackAppearance = Pick<MatchableTrack, 'embedding' | 'parts'>;
+
 /** A track whose decision could not be written yet. */
 interface HeldDecision {
   sighting: TrackSighting;
-  embedding: Float32Array;
+  appearance: TrackAppearance;
 }
 
 const STORAGE_CHECK_INTERVAL_MS = 1000;
@@ -74,8 +77,8 @@ export class MatchStage {
   start(): void {
     const { bus } = this.options;
     this.unsubscribe.push(
-      bus.on('trackReady', 'match', ({ sighting, embedding }) => {
-        const decision = this.decide(sighting, embedding);
+      bus.on('trackReady', 'match', ({ sighting, embedding, parts }) => {
+        const decision = this.decide(sighting, { embedding, ...(parts ? { parts } : {}) });
         if (decision) this.identities.set(trackKey(sighting), decision.identityId);
       }),
       bus.on('track', 'match', (event) => this.onTrack(event)),
@@ -93,7 +96,7 @@ export class MatchStage {
     if (event.type === 'end') {
       this.live.delete(key);
       this.identities.delete(key);
-      identityId = this.decide(event.sighting, event.embedding)?.identityId ?? identityId;
+      identityId = this.decide(event.sighting, { embedding: event.embedding, ...(event.parts ? { parts: event.parts } : {}) })?.identityId ?? identityId;
     }
     this.options.bus.emit('sighting', {
       eventId: randomUUID(),
@@ -113,14 +116,14 @@ export class MatchStage {
   /** Retries the held decisions, oldest first, until one fails again (the daemon calls it periodically). */
   retryHeld(): void {
     while (this.held.length > 0) {
-      const { sighting, embedding } = this.held[0]!;
-      if (!this.tryDecide(sighting, embedding).written) return;
+      const { sighting, appearance } = this.held[0]!;
+      if (!this.tryDecide(sighting, appearance).written) return;
       this.held.shift();
     }
   }
 
-  private decide(sighting: TrackSighting, embedding: Float32Array | undefined): MatchDecision | undefined {
-    if (!embedding) return undefined;
+  private decide(sighting: TrackSighting, appearance: TrackAppearance): MatchDecision | undefined {
+    if (!appearance.embedding) return undefined;
     const now = (this.options.now ?? Date.now)();
     if (this.options.storage && now - this.storageCheckedAt >= STORAGE_CHECK_INTERVAL_MS) {
       this.storageCheckedAt = now;
@@ -130,15 +133,15 @@ export class MatchStage {
     // Held decisions go first, in order: a new one waits behind them.
     let attempt: ReturnType<MatchStage['tryDecide']> = { written: false };
     if (this.held.length === 0) {
-      attempt = this.tryDecide(sighting, embedding);
+      attempt = this.tryDecide(sighting, appearance);
       if (!attempt.written) {
         // A failed write (disk or gallery full): make room and try once more.
         this.options.storage?.check();
-        attempt = this.tryDecide(sighting, embedding);
+        attempt = this.tryDecide(sighting, appearance);
       }
     }
     if (!attempt.written) {
-      this.held.push({ sighting, embedding });
+      this.held.push({ sighting, appearance });
       const maxHeld = this.options.maxHeld ?? 10_000;
       if (this.held.length > maxHeld) {
         this.held.shift();
@@ -151,12 +154,12 @@ export class MatchStage {
   }
 
   /** One decision; a failed write is logged (rate-limited) and reported as not written. */
-  private tryDecide(sighting: TrackSighting, embedding: Float32Array): { written: true; decision: MatchDecision | undefined } | { written: false; decision?: undefined } {
+  private tryDecide(sighting: TrackSighting, appearance: TrackAppearance): { written: true; decision: MatchDecision | undefined } | { written: false; decision?: undefined } {
     const { announce } = this.options;
     let decision: MatchDecision | undefined;
     try {
       decision = this.options.matcher.decide(
-        { ...sighting, embedding },
+        { ...sighting, ...appearance },
         { isLive: this.isLive, ...(announce ? { inTransaction: (taken: MatchDecision) => isNews(taken) && announce(taken) } : {}) },
       );
     } catch (error) {
