@@ -182,13 +182,20 @@ export function inferenceWorkerCount(runtime: RuntimeConfig): number {
   return runtime.inference_workers === 'auto' ? Math.min(os.availableParallelism(), 4) : runtime.inference_workers;
 }
 
+/** A configured re-ID model and the classes it serves. */
+export interface ConfiguredReidModel {
+  role: 'person' | 'vehicle';
+  entry: ReidModelEntry;
+  classes: ObjectClass[];
+}
+
 /**
  * The configured re-ID models and the classes each serves: its catalog entry says which classes
  * it serves, and the person model keeps people if both claim them.
  */
-export function reidModels(config: Pick<CrosscamConfig, 'models'>, catalog: ModelCatalog): { role: 'person' | 'vehicle'; entry: ReidModelEntry; classes: ObjectClass[] }[] {
+export function reidModels(config: Pick<CrosscamConfig, 'models'>, catalog: ModelCatalog): ConfiguredReidModel[] {
   const served = new Set<ObjectClass>();
-  const models: { role: 'person' | 'vehicle'; entry: ReidModelEntry; classes: ObjectClass[] }[] = [];
+  const models: ConfiguredReidModel[] = [];
   for (const [role, id] of [['person', config.models.reid.person], ['vehicle', config.models.reid.vehicle]] as const) {
     if (id === undefined) continue;
     const entry: ReidModelEntry = catalogEntry(catalog, id, 'reid');

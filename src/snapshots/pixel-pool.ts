@@ -1,11 +1,11 @@
 /**
  * Reusable buffers for the snapshot store's pixel copies (frames and crops).
  *
- * Why: every fresh Buffer is external memory to V8, and with the live tracks' copies holding
- * about 100 MB, each new copy pushed the main isolate over its external-memory limit: 3.5 full
- * collections a second with 8 cameras (docs/performance.md, "Snapshots and full GCs"). Copies
- * taken from buffers that earlier copies released change no external memory, so once the pool
- * has grown to what the cameras hold at once, the snapshot path triggers none.
+ * Why: every fresh Buffer is new external memory to V8, which counts towards starting a full
+ * collection. Copies taken from buffers that earlier copies released change no external memory
+ * once the pool has grown to what the cameras hold at once: with 8 cameras (and the heap growing
+ * factor src/cli/main.ts sets, the main cause) the main isolate's full collections went from
+ * 0.55 to 0.12 a second (docs/performance.md, "Full collections").
  *
  * Buffers come in size classes a quarter octave apart (at most 19 % over the asked size, from
  * 4 KiB); a camera's frame copies all fall in one class. Each buffer is reference-counted: a
