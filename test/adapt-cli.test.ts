@@ -9,6 +9,7 @@ import { loadAdapterFile } from '../src/adapt/adapter-file.js';
 import { AdaptationTrackLog } from '../src/adapt/track-log.js';
 import { ExitCode } from '../src/core/exit-codes.js';
 import { openStateStore } from '../src/core/state-store.js';
+import { vectorBytes } from '../src/core/vectors.js';
 import { CameraCentring } from '../src/features/camera-centring.js';
 import { syntheticSite } from './support/adaptation-site.js';
 
@@ -71,6 +72,25 @@ test('the track log keeps ended person tracks only, trims itself to its bound as
   const recent = log.recent(3);
   assert.deepEqual(recent.map((track) => track.key), ['A#197@1970', 'A#198@1980', 'A#199@1990']);
   assert.deepEqual([...recent[0]!.embedding], [1, 0]);
+});
+
+test('the track log keeps vectors in half precision and still reads tracks it logged in float32', async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'crosscam-track-log-'));
+  const store = openStateStore({ path: dir, mapSizeMb: 64 });
+  t.after(async () => {
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  const log = new AdaptationTrackLog({ store, maxTracks: 150, objectClass: 'person' });
+  const sighting = { cameraId: 'A', trackId: 1, objectClass: 'person', firstSeenAt: 10, lastSeenAt: 20 };
+  await log.record({ type: 'end', sighting, embedding: Float32Array.of(0.6, 0.8), halves: [Float32Array.of(0.8, 0.6), Float32Array.of(0, 1)] });
+  const raw = store.openDB({ name: 'adapt-tracks' }).get([20, 'A#1@10']) as { embedding: Uint8Array; half?: true };
+  assert.deepEqual({ half: raw.half, bytes: raw.embedding.byteLength }, { half: true, bytes: 4 });
+  // What a daemon logged before half precision (float32 bytes, no flag).
+  await store.openDB({ name: 'adapt-tracks' }).put([30, 'A#2@25'], { key: 'A#2@25', cameraId: 'A', startMs: 25, endMs: 30, embedding: vectorBytes(Float32Array.of(0.6, 0.8)) });
+  const [half, legacy] = log.recent();
+  assert.deepEqual([...half!.embedding, ...half!.halves!.flatMap((vector) => [...vector])], [0.60009765625, 0.7998046875, 0.7998046875, 0.60009765625, 0, 1]);
+  assert.deepEqual({ ...legacy!, embedding: [...legacy!.embedding] }, { key: 'A#2@25', cameraId: 'A', startMs: 25, endMs: 30, embedding: [0.6000000238418579, 0.800000011920929] });
 });
 
 test('crosscam adapt train: an adapter from an eval recording\'s unlabelled tracks, judged on its held-out slice; too few tracks are refused', async (t) => {

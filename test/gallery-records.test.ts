@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { vectorBytes } from '../src/core/vectors.js';
-import { decodeIdentity, mergedAppearance, momentumAppearance, withExemplar, type Exemplar, type StoredIdentity } from '../src/gallery/records.js';
+import { halfVectorBytes, vectorBytes, vectorFromHalfBytes } from '../src/core/vectors.js';
+import { decodeIdentity, decodeSighting, encodeSighting, mergedAppearance, momentumAppearance, withExemplar, type Exemplar, type SightingRecord, type StoredIdentity, type StoredSighting } from '../src/gallery/records.js';
 
 const close = (actual: number, expected: number, tolerance = 1e-7) =>
   assert.ok(Math.abs(actual - expected) <= tolerance, `${actual} is not within ${tolerance} of ${expected}`);
@@ -60,4 +60,29 @@ test('an identity stored before raw appearances (0.1) reads its prototype as the
   assert.deepEqual(Array.from(record.appearance.sum), [0.6000000238418579, 0.800000011920929]);
   assert.deepEqual(record.appearance.weights, {});
   assert.equal(record.exemplars[0]!.cameraId, '');
+});
+
+test('half-precision vector bytes: IEEE binary16 little endian, rounded to nearest even', () => {
+  const halves = (...values: number[]) => Array.from(new Uint16Array(halfVectorBytes(Float32Array.from(values)).buffer));
+  // 1 = 0x3C00, -2 = 0xC000, 0.1 → 0x2E66 (0.0999755859375), largest finite 65504 = 0x7BFF, smallest subnormal 2^-24 = 0x0001.
+  assert.deepEqual(halves(1, -2, 0.1, 65504, 2 ** -24, 0), [0x3c00, 0xc000, 0x2e66, 0x7bff, 0x0001, 0]);
+  // 1 + 2^-11 lies halfway between 1 and 1 + 2^-10: to the even one (1); 1 + 3·2^-11 to 1 + 2^-9.
+  assert.deepEqual(halves(1 + 2 ** -11, 1 + 3 * 2 ** -11), [0x3c00, 0x3c02]);
+  assert.deepEqual(Array.from(vectorFromHalfBytes(Uint8Array.of(0x66, 0x2e, 0x00, 0xc0))), [0.0999755859375, -2]);
+  assert.throws(() => vectorFromHalfBytes(new Uint8Array(3)), /3 bytes, not a multiple of 2/);
+});
+
+test('a sighting is stored with its embedding in half precision; one stored in float32 before reads as it was', () => {
+  const record: SightingRecord = {
+    cameraId: 'A', trackId: 1, objectClass: 'person', firstSeenAt: 1, lastSeenAt: 2, pts: 0.5, box: { x1: 0, y1: 0, x2: 1, y2: 1 }, quality: 0.5,
+    identityId: 'person-000001',
+    embedding: Float32Array.of(0.6, 0.8),
+    decision: { eventId: 'e', outcome: 'new-identity', candidates: 0, decidedAt: 2 },
+  };
+  const stored = encodeSighting(record);
+  assert.equal(stored.half, true);
+  assert.deepEqual(Array.from(stored.embedding), [0xcd, 0x38, 0x66, 0x3a]);
+  assert.deepEqual({ ...decodeSighting(stored), embedding: Array.from(decodeSighting(stored).embedding) }, { ...record, embedding: [0.60009765625, 0.7998046875] });
+  const { half: _half, ...legacy } = { ...stored, embedding: vectorBytes(record.embedding) } satisfies StoredSighting;
+  assert.deepEqual(decodeSighting(legacy), record);
 });

@@ -68,7 +68,7 @@ function seed(gallery: Gallery, { prototype, sightings = [], watchlist = false, 
   });
 }
 
-test('vectors are stored as binary float32 and come back exactly', async (t) => {
+test('identity vectors are stored as binary float32 and come back exactly; sightings\' in half precision', async (t) => {
   const { store, gallery } = await openTemp(t);
   const prototype = vec(0.1, 0.2, 0.3, 0.4);
   const id = seed(gallery, { prototype, sightings: [['A', 1, T0, T0 + 5000]] });
@@ -78,8 +78,22 @@ test('vectors are stored as binary float32 and come back exactly', async (t) => 
   assert.equal((raw.appearance.sum as Uint8Array).byteLength, 16);
   assert.ok(raw.exemplars[0]!.embedding instanceof Uint8Array);
   assert.deepEqual(gallery.readIdentity(id)!.appearance, { sum: prototype, weights: { A: 1 } });
-  assert.deepEqual(gallery.sightingsOf(id)[0]!.embedding, prototype);
+  const storedSighting = store.openDB({ name: DB_NAMES.sightings }).get([T0 + 5000, 'A', 1]) as { embedding: Uint8Array; half?: true };
+  assert.equal(storedSighting.half, true);
+  assert.equal(storedSighting.embedding.byteLength, 8);
+  const sighting = gallery.sightingsOf(id)[0]!.embedding;
+  prototype.forEach((value, i) => close(sighting[i], value, 2 ** -11 * value));
   assert.deepEqual(gallery.sightingOfTrack({ cameraId: 'A', trackId: 1, firstSeenAt: T0 })!.identityId, id);
+});
+
+test('a sighting of a 512-dimensional embedding takes about one third of a page, not an overflow page of its own', async (t) => {
+  const { gallery } = await openTemp(t);
+  const [prototype] = randomVectors(1, 512, 7);
+  const empty = gallery.stats().usedBytes;
+  seed(gallery, { prototype: prototype!, sightings: Array.from({ length: 600 }, (_, i): [string, number, number, number] => ['A', i, T0 + i * 1000, T0 + i * 1000 + 500]) });
+  // Float32 (2 KiB and the record's fields) went to an overflow page: 4.2 KiB a sighting with its indexes.
+  const perSighting = (gallery.stats().usedBytes - empty) / 600;
+  assert.ok(perSighting < 2300, `${perSighting.toFixed(0)} bytes a sighting`);
 });
 
 test('closing and reopening the environment rebuilds the same index: same search results, difficulties, ids', async (t) => {

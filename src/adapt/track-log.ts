@@ -6,7 +6,7 @@
  * TRIM_EVERY records, so a busy day cannot grow the log past its bound until the night's run).
  */
 import { openDatabase, type Database, type RootDatabase } from '../core/state-store.js';
-import { vectorBytes, vectorFromBytes } from '../core/vectors.js';
+import { halfVectorBytes, vectorFromBytes, vectorFromHalfBytes } from '../core/vectors.js';
 import type { AdaptationTrack } from './trainer.js';
 
 /** An ended track as the bus's track events carry it. */
@@ -24,6 +24,11 @@ interface StoredTrack {
   endMs: number;
   embedding: Uint8Array;
   halves?: [Uint8Array, Uint8Array];
+  /**
+   * Vectors in half precision (halfVectorBytes): a track's three then fit one 4 KiB page
+   * instead of two overflow pages. Absent: float32, as written before 2026-12-07.
+   */
+  half?: true;
 }
 
 /** Records between two trims. */
@@ -47,8 +52,9 @@ export class AdaptationTrackLog {
       cameraId: sighting.cameraId,
       startMs: sighting.firstSeenAt,
       endMs: sighting.lastSeenAt,
-      embedding: vectorBytes(embedding),
-      ...(halves ? { halves: [vectorBytes(halves[0]), vectorBytes(halves[1])] as [Uint8Array, Uint8Array] } : {}),
+      embedding: halfVectorBytes(embedding),
+      ...(halves ? { halves: [halfVectorBytes(halves[0]), halfVectorBytes(halves[1])] as [Uint8Array, Uint8Array] } : {}),
+      half: true,
     });
     if (++this.recorded % TRIM_EVERY === 0) this.trim();
   }
@@ -75,13 +81,14 @@ export class AdaptationTrackLog {
   recent(limit = this.options.maxTracks): AdaptationTrack[] {
     const tracks: AdaptationTrack[] = [];
     for (const { value } of this.db.getRange({ reverse: true, limit })) {
+      const vector = value.half ? vectorFromHalfBytes : vectorFromBytes;
       tracks.push({
         key: value.key,
         cameraId: value.cameraId,
         startMs: value.startMs,
         endMs: value.endMs,
-        embedding: vectorFromBytes(value.embedding),
-        ...(value.halves ? { halves: [vectorFromBytes(value.halves[0]), vectorFromBytes(value.halves[1])] as [Float32Array, Float32Array] } : {}),
+        embedding: vector(value.embedding),
+        ...(value.halves ? { halves: [vector(value.halves[0]), vector(value.halves[1])] as [Float32Array, Float32Array] } : {}),
       });
     }
     return tracks.reverse();

@@ -8,7 +8,7 @@
  */
 import type { Box } from '../core/geometry.js';
 import type { ObjectClass } from '../core/types.js';
-import { vectorBytes, vectorFromBytes } from '../core/vectors.js';
+import { halfVectorBytes, vectorBytes, vectorFromBytes, vectorFromHalfBytes } from '../core/vectors.js';
 import type { RawAppearance } from '../features/feature-space.js';
 import type { PartEmbedding } from '../embed/part-embedding.js';
 
@@ -181,6 +181,11 @@ export interface StoredIdentity extends Omit<IdentityRecord, 'appearance' | 'exe
 }
 export interface StoredSighting extends Omit<SightingRecord, 'embedding'> {
   embedding: Uint8Array;
+  /**
+   * The embedding is in half precision (halfVectorBytes): a sighting's embedding is only
+   * exported, and so the record fits in a page. Absent: float32, as written before 2026-12-07.
+   */
+  half?: true;
 }
 
 export function encodeIdentity(record: IdentityRecord): StoredIdentity {
@@ -205,11 +210,12 @@ export function decodeIdentity(stored: StoredIdentity): IdentityRecord {
 }
 
 export function encodeSighting(record: SightingRecord): StoredSighting {
-  return { ...record, embedding: vectorBytes(record.embedding) };
+  return { ...record, embedding: halfVectorBytes(record.embedding), half: true };
 }
 
 export function decodeSighting(stored: StoredSighting): SightingRecord {
-  return { ...stored, embedding: vectorFromBytes(stored.embedding) };
+  const { half, ...rest } = stored;
+  return { ...rest, embedding: half ? vectorFromHalfBytes(stored.embedding) : vectorFromBytes(stored.embedding) };
 }
 
 export function summaryOf(record: IdentityRecord): IdentitySummary {
