@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { loadAdapterFile } from '../src/adapt/adapter-file.js';
 import { AdaptationTrackLog } from '../src/adapt/track-log.js';
 import { ExitCode } from '../src/core/exit-codes.js';
-import { openStateStore } from '../src/core/state-store.js';
+import { openStateStore, type RootDatabase } from '../src/core/state-store.js';
 import { vectorBytes } from '../src/core/vectors.js';
 import { CameraCentring } from '../src/features/camera-centring.js';
 import { syntheticSite } from './support/adaptation-site.js';
@@ -53,14 +53,19 @@ test('crosscam adapt status | run | rollback on a daemon\'s store: the candidate
   assert.notEqual(missing.status, 0);
 });
 
-test('the track log keeps ended person tracks only, trims itself to its bound as it records, and returns the most recent oldest first', async (t) => {
+/** A track log of at most 150 person tracks in a temporary store, closed and removed after the test. */
+async function openTrackLog(t: TestContext): Promise<{ store: RootDatabase; log: AdaptationTrackLog }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'crosscam-track-log-'));
   const store = openStateStore({ path: dir, mapSizeMb: 64 });
   t.after(async () => {
     await store.close();
     await rm(dir, { recursive: true, force: true });
   });
-  const log = new AdaptationTrackLog({ store, maxTracks: 150, objectClass: 'person' });
+  return { store, log: new AdaptationTrackLog({ store, maxTracks: 150, objectClass: 'person' }) };
+}
+
+test('the track log keeps ended person tracks only, trims itself to its bound as it records, and returns the most recent oldest first', async (t) => {
+  const { log } = await openTrackLog(t);
   const embedding = Float32Array.of(1, 0);
   const event = (i: number, type = 'end', objectClass = 'person') => ({ type, sighting: { cameraId: 'A', trackId: i, objectClass, firstSeenAt: i * 10, lastSeenAt: i * 10 + 5 }, embedding });
   await log.record(event(-1, 'update'));
@@ -75,13 +80,7 @@ test('the track log keeps ended person tracks only, trims itself to its bound as
 });
 
 test('the track log keeps vectors in half precision and still reads tracks it logged in float32', async (t) => {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'crosscam-track-log-'));
-  const store = openStateStore({ path: dir, mapSizeMb: 64 });
-  t.after(async () => {
-    await store.close();
-    await rm(dir, { recursive: true, force: true });
-  });
-  const log = new AdaptationTrackLog({ store, maxTracks: 150, objectClass: 'person' });
+  const { store, log } = await openTrackLog(t);
   const sighting = { cameraId: 'A', trackId: 1, objectClass: 'person', firstSeenAt: 10, lastSeenAt: 20 };
   await log.record({ type: 'end', sighting, embedding: Float32Array.of(0.6, 0.8), halves: [Float32Array.of(0.8, 0.6), Float32Array.of(0, 1)] });
   const raw = store.openDB({ name: 'adapt-tracks' }).get([20, 'A#1@10']) as { embedding: Uint8Array; half?: true };

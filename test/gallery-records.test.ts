@@ -68,7 +68,17 @@ test('half-precision vector bytes: IEEE binary16 little endian, rounded to neare
   assert.deepEqual(halves(1, -2, 0.1, 65504, 2 ** -24, 0), [0x3c00, 0xc000, 0x2e66, 0x7bff, 0x0001, 0]);
   // 1 + 2^-11 lies halfway between 1 and 1 + 2^-10: to the even one (1); 1 + 3·2^-11 to 1 + 2^-9.
   assert.deepEqual(halves(1 + 2 ** -11, 1 + 3 * 2 ** -11), [0x3c00, 0x3c02]);
+  // Rounding into infinity and in the subnormal range: 65520 is halfway to 65536 (inf), 2^-25 halfway to 0.
+  assert.deepEqual(halves(65519, 65520, 2 ** -25, 3 * 2 ** -25, -Infinity), [0x7bff, 0x7c00, 0x0000, 0x0002, 0xfc00]);
   assert.deepEqual(Array.from(vectorFromHalfBytes(Uint8Array.of(0x66, 0x2e, 0x00, 0xc0))), [0.0999755859375, -2]);
+  // Every one of the 65536 patterns reads as its value and writes back to itself (NaNs stay NaN).
+  const every = new Uint16Array(65536).map((_, bits) => bits);
+  const values = vectorFromHalfBytes(new Uint8Array(every.buffer));
+  assert.equal(values[0x3555], 0.333251953125);
+  assert.equal(values[0x8001], -(2 ** -24));
+  const again = new Uint16Array(halfVectorBytes(values).buffer);
+  const mismatches = every.filter((bits) => (Number.isNaN(values[bits]) ? !Number.isNaN(values[again[bits]!]) : again[bits] !== bits));
+  assert.deepEqual(Array.from(mismatches), []);
   assert.throws(() => vectorFromHalfBytes(new Uint8Array(3)), /3 bytes, not a multiple of 2/);
 });
 
