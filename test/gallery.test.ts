@@ -239,6 +239,18 @@ test('recluster merges two split identities into the older one, moving sightings
   assert.deepEqual(await recluster(gallery, { mergeThreshold: 0.9 }), [], 'nothing left to merge');
 });
 
+test('co-occurrence: two identities seen by different tracks of one camera at overlapping times are two people', async (t) => {
+  const { gallery } = await openTemp(t);
+  const walker = seed(gallery, { prototype: vec(1, 0), sightings: [['A', 1, T0, T0 + 5000], ['B', 2, T0 + 20_000, T0 + 25_000]] });
+  const alongside = seed(gallery, { prototype: vec(0, 1), sightings: [['A', 3, T0 + 4000, T0 + 9000]] });
+  const elsewhere = seed(gallery, { prototype: vec(0, 1), sightings: [['C', 4, T0, T0 + 5000], ['A', 5, T0 + 6000, T0 + 8000]] });
+  const later = seed(gallery, { prototype: vec(0, 1), sightings: [['B', 6, T0 + 25_001, T0 + 30_000]] });
+  assert.deepEqual(
+    [gallery.coOccur(walker, alongside), gallery.coOccur(alongside, walker), gallery.coOccur(walker, elsewhere), gallery.coOccur(walker, later), gallery.coOccur(alongside, elsewhere)],
+    [true, true, false, false, true],
+  );
+});
+
 test('recluster never joins identities seen together on one camera, nor two watch-list identities', async (t) => {
   const { gallery } = await openTemp(t);
   const a = seed(gallery, { prototype: vec(1, 0, 0), sightings: [['A', 1, T0, T0 + 10_000]] });

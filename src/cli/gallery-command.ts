@@ -186,7 +186,7 @@ export function registerGalleryCommand(program: Command, io: CommandIo = PROCESS
   withLocation(gallery.command('export'))
     .description('write identities and sightings as JSON lines')
     .option('--out <file>', 'output file (default: stdout)')
-    .option('--vectors', 'include prototypes, exemplars and embeddings')
+    .option('--vectors', 'include prototypes, exemplars and embeddings (sightings\' in half precision, as stored)')
     .action((options: GalleryLocation & { out?: string; vectors?: boolean }) => withGallery(options, (opened) => exportGallery(io, opened, options)));
 
   withLocation(gallery.command('forget'))

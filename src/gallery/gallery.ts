@@ -258,18 +258,24 @@ export class Gallery {
   }
 
   sightingsOf(identityId: string): SightingRecord[] {
-    const sightings: SightingRecord[] = [];
+    return this.storedSightingsOf(identityId).map(decodeSighting);
+  }
+
+  /** As stored, embeddings left as bytes: for readers of the spans alone. */
+  private storedSightingsOf(identityId: string): StoredSighting[] {
+    const sightings: StoredSighting[] = [];
     for (const key of this.byIdentityDb.getKeys(prefixRange(identityId))) {
       const stored = this.sightingsDb.get(key.slice(1) as SightingKey);
-      if (stored) sightings.push(decodeSighting(stored));
+      if (stored) sightings.push(stored);
     }
     return sightings;
   }
 
   /** Whether two identities were seen at the same time on one camera by different tracks (so they are two people). */
   coOccur(a: string, b: string): boolean {
-    const spans = this.sightingsOf(b);
-    return this.sightingsOf(a).some((x) =>
+    // Asked for the runner-ups of every decision: spans only, no embedding decoded.
+    const spans = this.storedSightingsOf(b);
+    return this.storedSightingsOf(a).some((x) =>
       spans.some((y) => x.cameraId === y.cameraId && !sameTrack(x, y) && x.firstSeenAt <= y.lastSeenAt && y.firstSeenAt <= x.lastSeenAt),
     );
   }
