@@ -251,6 +251,25 @@ test('co-occurrence: two identities seen by different tracks of one camera at ov
   );
 });
 
+test('spans come from the identity index; an index written before it carried them reads them from the sightings', async (t) => {
+  const { store, gallery } = await openTemp(t);
+  const id = seed(gallery, { prototype: vec(1, 0), sightings: [['A', 1, T0, T0 + 5000], ['B', 2, T0 + 20_000, T0 + 25_000]] });
+  const expected = [
+    { cameraId: 'A', trackId: 1, firstSeenAt: T0, lastSeenAt: T0 + 5000 },
+    { cameraId: 'B', trackId: 2, firstSeenAt: T0 + 20_000, lastSeenAt: T0 + 25_000 },
+  ];
+  assert.deepEqual(gallery.spansOf(id), expected);
+  const index = store.openDB({ name: DB_NAMES.sightingsByIdentity });
+  assert.deepEqual(index.get([id, T0 + 5000, 'A', 1]), { firstSeenAt: T0 });
+  // The sighting records are not read: a span survives its record's loss.
+  store.openDB({ name: DB_NAMES.sightings }).removeSync([T0 + 5000, 'A', 1]);
+  assert.deepEqual(gallery.spansOf(id), expected);
+  // Before 2026-12-07 the index held 1: the first-seen time comes from the record (gone for A#1 here).
+  index.putSync([id, T0 + 5000, 'A', 1], 1);
+  index.putSync([id, T0 + 25_000, 'B', 2], 1);
+  assert.deepEqual(gallery.spansOf(id), [expected[1]]);
+});
+
 test('recluster never joins identities seen together on one camera, nor two watch-list identities', async (t) => {
   const { gallery } = await openTemp(t);
   const a = seed(gallery, { prototype: vec(1, 0, 0), sightings: [['A', 1, T0, T0 + 10_000]] });

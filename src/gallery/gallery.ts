@@ -38,10 +38,12 @@ import {
   type IdentityMerge,
   type IdentityRecord,
   type IdentitySummary,
+  type IdentitySightingEntry,
   type SightingDecision,
   type SightingKey,
   type SightingRecord,
   type SightingRef,
+  type SightingSpan,
   type StoredIdentity,
   type StoredSighting,
   type TrackKey,
@@ -132,7 +134,7 @@ export class Gallery {
   private readonly identitiesDb: Database<StoredIdentity, string>;
   private readonly sightingsDb: Database<StoredSighting, SightingKey>;
   private readonly byTrackDb: Database<SightingKey, [string, number, number]>;
-  private readonly byIdentityDb: Database<1, [string, ...SightingKey]>;
+  private readonly byIdentityDb: Database<IdentitySightingEntry, [string, ...SightingKey]>;
   private readonly mergesDb: Database<IdentityMerge, [number, string]>;
   private readonly metaDb: Database<number, string | [string, string]>;
   private readonly summaries = new Map<string, IdentitySummary>();
@@ -258,24 +260,29 @@ export class Gallery {
   }
 
   sightingsOf(identityId: string): SightingRecord[] {
-    return this.storedSightingsOf(identityId).map(decodeSighting);
-  }
-
-  /** As stored, embeddings left as bytes: for readers of the spans alone. */
-  private storedSightingsOf(identityId: string): StoredSighting[] {
-    const sightings: StoredSighting[] = [];
+    const sightings: SightingRecord[] = [];
     for (const key of this.byIdentityDb.getKeys(prefixRange(identityId))) {
       const stored = this.sightingsDb.get(key.slice(1) as SightingKey);
-      if (stored) sightings.push(stored);
+      if (stored) sightings.push(decodeSighting(stored));
     }
     return sightings;
   }
 
+  /** Where and when an identity was seen, from the identity's index alone. */
+  spansOf(identityId: string): SightingSpan[] {
+    const spans: SightingSpan[] = [];
+    for (const { key, value } of this.byIdentityDb.getRange(prefixRange(identityId))) {
+      const [, lastSeenAt, cameraId, trackId] = key;
+      const firstSeenAt = value === 1 ? this.sightingsDb.get(key.slice(1) as SightingKey)?.firstSeenAt : value.firstSeenAt;
+      if (firstSeenAt !== undefined) spans.push({ cameraId, trackId, firstSeenAt, lastSeenAt });
+    }
+    return spans;
+  }
+
   /** Whether two identities were seen at the same time on one camera by different tracks (so they are two people). */
   coOccur(a: string, b: string): boolean {
-    // Asked for the runner-ups of every decision: spans only, no embedding decoded.
-    const spans = this.storedSightingsOf(b);
-    return this.storedSightingsOf(a).some((x) =>
+    const spans = this.spansOf(b);
+    return this.spansOf(a).some((x) =>
       spans.some((y) => x.cameraId === y.cameraId && !sameTrack(x, y) && x.firstSeenAt <= y.lastSeenAt && y.firstSeenAt <= x.lastSeenAt),
     );
   }
@@ -463,7 +470,7 @@ export class Gallery {
       const key = sightingKey(record);
       this.sightingsDb.putSync(key, encodeSighting(record));
       this.byTrackDb.putSync(trackKeyOf(record), key);
-      this.byIdentityDb.putSync(identitySightingKey(record.identityId, record), 1);
+      this.byIdentityDb.putSync(identitySightingKey(record.identityId, record), { firstSeenAt: record.firstSeenAt });
     };
     const exemplarOf = (next: Omit<NewSighting, 'decision'>) => ({
       embedding: next.embedding,

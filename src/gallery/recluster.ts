@@ -10,7 +10,7 @@ import * as ort from 'onnxruntime-node';
 import type { ObjectClass } from '../core/types.js';
 import { attr, buildOnnxModel } from '../runtime/onnx-graph.js';
 import { survivorOf, type Gallery } from './gallery.js';
-import type { IdentityMerge, SightingRef } from './records.js';
+import type { IdentityMerge, SightingSpan } from './records.js';
 
 export interface ReclusterOptions {
   /** Cosine similarity at or above which two prototypes are linked. */
@@ -28,7 +28,7 @@ const BLOCK_VALUES = 4 * 2 ** 20;
 
 interface Group {
   watchlist: boolean;
-  spans: Pick<SightingRef, 'cameraId' | 'trackId' | 'firstSeenAt' | 'lastSeenAt'>[];
+  spans: SightingSpan[];
   /** Weakest link that joined the group. */
   similarity: number;
 }
@@ -135,7 +135,7 @@ function groupsOf(gallery: Gallery, ids: readonly string[], links: readonly [num
       const id = ids[root]!;
       group = {
         watchlist: gallery.identity(id)?.watchlist ?? false,
-        spans: gallery.sightingsOf(id).map(({ cameraId, trackId, firstSeenAt, lastSeenAt }) => ({ cameraId, trackId, firstSeenAt, lastSeenAt })),
+        spans: gallery.spansOf(id),
         similarity: 1,
       };
       groups.set(root, group);
@@ -195,7 +195,7 @@ function plannedMerge(gallery: Gallery, objectClass: ObjectClass, group: Planned
     merged: merged.map((summary) => summary.id),
     similarity: group.similarity,
     reason: 'scheduled',
-    movedSightings: merged.reduce((sum, summary) => sum + gallery.sightingsOf(summary.id).length, 0),
+    movedSightings: merged.reduce((sum, summary) => sum + gallery.spansOf(summary.id).length, 0),
     at: Date.now(),
   };
 }

@@ -157,6 +157,16 @@ export function trackKeyOf(sighting: TrackKey): [string, number, number] {
   return [sighting.cameraId, sighting.trackId, sighting.firstSeenAt];
 }
 
+/** When and where a track was seen: what the co-occurrence checks read. */
+export type SightingSpan = Pick<SightingRef, 'cameraId' | 'trackId' | 'firstSeenAt' | 'lastSeenAt'>;
+
+/**
+ * The value beside an identity's sighting key: the rest of its span, so that co-occurrence
+ * checks read this small index and not every sighting record (which would map the whole
+ * database into memory). 1: written before 2026-12-07, when the value carried nothing.
+ */
+export type IdentitySightingEntry = { firstSeenAt: number } | 1;
+
 export function identitySightingKey(identityId: string, sighting: SightingRef): [string, ...SightingKey] {
   return [identityId, ...sightingKey(sighting)];
 }
