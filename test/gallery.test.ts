@@ -86,7 +86,7 @@ test('identity vectors are stored as binary float32 and come back exactly; sight
   assert.deepEqual(gallery.sightingOfTrack({ cameraId: 'A', trackId: 1, firstSeenAt: T0 })!.identityId, id);
 });
 
-test('a sighting of a 512-dimensional embedding takes about one third of a page, not an overflow page of its own', async (t) => {
+test('a sighting of a 512-dimensional embedding takes about half a page, not an overflow page of its own', async (t) => {
   const { gallery } = await openTemp(t);
   const [prototype] = randomVectors(1, 512, 7);
   const empty = gallery.stats().usedBytes;

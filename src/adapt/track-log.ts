@@ -25,8 +25,8 @@ interface StoredTrack {
   embedding: Uint8Array;
   halves?: [Uint8Array, Uint8Array];
   /**
-   * Vectors in half precision (halfVectorBytes): a track's three then fit one 4 KiB page
-   * instead of two overflow pages. Absent: float32, as written before 2026-12-07.
+   * Vectors in half precision (halfVectorBytes): a track's three then take one 4 KiB overflow
+   * page instead of two. Absent: float32, as written before 2026-12-07.
    */
   half?: true;
 }

@@ -162,8 +162,8 @@ export type SightingSpan = Pick<SightingRef, 'cameraId' | 'trackId' | 'firstSeen
 
 /**
  * The value beside an identity's sighting key: the rest of its span, so that co-occurrence
- * checks read this small index and not every sighting record (which would map the whole
- * database into memory). 1: written before 2026-12-07, when the value carried nothing.
+ * checks read this small index and decode no sighting record. 1: written before 2026-12-07,
+ * when the value carried nothing.
  */
 export type IdentitySightingEntry = { firstSeenAt: number } | 1;
 
