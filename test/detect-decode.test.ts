@@ -137,6 +137,27 @@ test('letterbox placement: reference YOLOX sizes, top-left and centred pads, str
   assert.deepEqual([stretched.resizedWidth, stretched.resizedHeight, stretched.padTop, stretched.scaleX, stretched.scaleY], [416, 416, 0, 416 / 768, 416 / 576]);
 });
 
+test('trimmed letterbox: the input shrinks to the resized frame rounded up to the multiple, the scale stays', () => {
+  const input = { inputWidth: 416, inputHeight: 416 };
+  const resize = { mode: 'letterbox', padValue: 114, align: 'top-left', trimToMultiple: 32 } as const;
+  const wide = placeFrame({ frameWidth: 832, frameHeight: 468, ...input, resize });
+  assert.deepEqual(
+    [wide.inputWidth, wide.inputHeight, wide.resizedWidth, wide.resizedHeight, wide.padLeft, wide.padTop, wide.scaleX],
+    [416, 256, 416, 234, 0, 0, 0.5],
+  );
+  const pets = placeFrame({ frameWidth: 768, frameHeight: 576, ...input, resize });
+  assert.deepEqual([pets.inputWidth, pets.inputHeight, pets.resizedHeight, pets.scaleY], [416, 320, 312, 312 / 576]);
+  // an exact multiple needs no pad; the catalog's size is the most it can take
+  const square = placeFrame({ frameWidth: 1000, frameHeight: 1000, ...input, resize });
+  assert.deepEqual([square.inputWidth, square.inputHeight], [416, 416]);
+  const exact = placeFrame({ frameWidth: 832, frameHeight: 384, ...input, resize });
+  assert.deepEqual([exact.inputWidth, exact.inputHeight, exact.resizedHeight], [416, 192, 192]);
+  // centred: the pad left over is split on both sides of the trimmed input
+  const portrait = placeFrame({ frameWidth: 480, frameHeight: 640, ...input, resize: { ...resize, align: 'center' } });
+  assert.deepEqual([portrait.inputWidth, portrait.inputHeight, portrait.resizedWidth, portrait.padLeft, portrait.padTop], [320, 416, 312, 4, 0]);
+  assert.deepEqual(Object.values(mapBoxToFrame({ x1: 4, y1: 0, x2: 316, y2: 416 }, portrait)), [0, 0, 480, 640]);
+});
+
 test('mapping back to the frame undoes scale and pad and clips to the frame', () => {
   const input = { frameWidth: 768, frameHeight: 576, inputWidth: 416, inputHeight: 416 };
   const close = (box: Box) => Object.values(box).map((v) => Math.round(v * 1000) / 1000);

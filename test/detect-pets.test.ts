@@ -3,13 +3,14 @@
  * precision of person detections against the MOT ground truth.
  */
 import { test } from 'node:test';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import assert from 'node:assert/strict';
 import { boxHeight, clipBox, type Box } from '../src/core/geometry.js';
 import type { Frame } from '../src/core/types.js';
 import { createLogger } from '../src/core/logger.js';
-import { DEFAULT_DETECTOR_TUNING, openDetector } from '../src/detect/detector.js';
+import { DEFAULT_DETECTOR_TUNING, detectorModelRewrite, openDetector } from '../src/detect/detector.js';
 import { FramePreprocessor } from '../src/detect/preprocess.js';
 import { groupByFrame, readMotFile, type MotRecord } from '../src/eval/mot-ground-truth.js';
 import { matchBoxesByIou } from '../src/eval/mot-matching.js';
@@ -44,12 +45,13 @@ async function yoloxEntry(): Promise<DetectorModelEntry> {
 test('YOLOX-Nano export: objectness and class scores on a real frame are probabilities (sigmoid applied)', { skip: NEEDS_SHARED }, async () => {
   const entry = await yoloxEntry();
   const preprocessor = new FramePreprocessor({ input: entry.input, openSession: (model) => ort.InferenceSession.create(model) });
-  const session = await ort.InferenceSession.create(path.join(SHARED_MODELS_DIR, entry.file));
+  const session = await ort.InferenceSession.create(detectorModelRewrite(entry)!(await readFile(path.join(SHARED_MODELS_DIR, entry.file))));
   let scores: Float32Array | undefined;
   for await (const frame of readFfmpegFrames({ url: PETS_VIDEO, cameraId: 'pets' })) {
     const { tensor } = await preprocessor.run(frame);
     const output = (await session.run({ images: tensor })).output!;
-    assert.deepEqual(output.dims, [1, 3549, 85]);
+    // 768x576 runs trimmed as 416x320: 52·40 + 26·20 + 13·10 grid points
+    assert.deepEqual(output.dims, [1, 2730, 85]);
     scores = (output.data as Float32Array).filter((_, i) => i % 85 >= 4);
     break;
   }
@@ -137,5 +139,36 @@ test('setOutputFilter: a detector opened for cars only finds the people once a c
     assert.ok(permissive.length > strict.length && permissive.every((d) => d.objectClass === 'person' && d.score >= 0.3), `more people from 0.3 (${permissive.length} vs ${strict.length})`);
   } finally {
     await detector.release();
+  }
+});
+
+test('trimmed letterbox finds the same people as the full square input, at 4:3 and 16:9', { skip: NEEDS_SHARED }, async () => {
+  const trimmedEntry = await yoloxEntry();
+  assert.ok(trimmedEntry.input.resize.mode === 'letterbox' && trimmedEntry.input.resize.trimToMultiple === 32, 'the catalog trims');
+  const { trimToMultiple: _trim, ...square } = trimmedEntry.input.resize;
+  const squareEntry: DetectorModelEntry = { ...trimmedEntry, input: { ...trimmedEntry.input, resize: square } };
+  const open = (entry: DetectorModelEntry) =>
+    openDetector({ entry, modelsDir: SHARED_MODELS_DIR, providers: [{ name: 'cpu' }], classes: ['person'], intraOpThreads: 1, logger: createLogger({ level: 'warn', pretty: false }), ...DEFAULT_DETECTOR_TUNING });
+  const [trimmed, full] = await Promise.all([open(trimmedEntry), open(squareEntry)]);
+  try {
+    for (const filter of [undefined, 'scale=832:468']) {
+      let boxes = 0;
+      let same = 0;
+      let extra = 0;
+      for await (const frame of readFfmpegFrames({ url: PETS_VIDEO, cameraId: 'pets', ...(filter ? { filter } : {}) })) {
+        if (frame.index % 20 !== 0) continue;
+        const a = (await trimmed.detect(frame)).map((d) => d.box);
+        const b = (await full.detect(frame)).map((d) => d.box);
+        boxes += b.length;
+        same += matchBoxesByIou(b, a, 0.9).length;
+        extra += Math.abs(a.length - b.length);
+      }
+      console.log(`${filter ?? '768x576'}: ${same} of ${boxes} square-input detections found again at IoU >= 0.9 by the trimmed input, count differs by ${extra}`);
+      // the pad the trimmed input leaves out only reaches the border cells' receptive fields
+      assert.ok(boxes > 100 && same >= 0.95 * boxes, `${same} of ${boxes}`);
+      assert.ok(extra <= 0.03 * boxes, `count differs by ${extra}`);
+    }
+  } finally {
+    await Promise.all([trimmed.release(), full.release()]);
   }
 });

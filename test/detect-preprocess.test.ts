@@ -123,7 +123,27 @@ test('letterbox geometry at 768x576: 416x312 image on top, then 104 rows of 114;
   await preprocessor.release();
 });
 
-test('one session per frame size, one reused output tensor; frames may be views into a larger buffer', async () => {
+test('trimmed letterbox at 768x576: a 416x320 input, 312 rows of image and 8 of pad', async () => {
+  const input = inputSpec({ dims: [1, 3, 416, 416], resize: { mode: 'letterbox', padValue: 114, align: 'top-left', trimToMultiple: 32 } });
+  const preprocessor = new FramePreprocessor({ input, openSession });
+  const data = new Uint8Array(768 * 576 * 3);
+  for (let i = 0; i < data.length; i += 3) data.set([10, 20, 30], i);
+  const { tensor, placement } = await preprocessor.run(frameOf(768, 576, data));
+  assert.deepEqual(tensor.dims, [1, 3, 320, 416]);
+  assert.deepEqual([placement.inputWidth, placement.inputHeight, placement.resizedHeight], [416, 320, 312]);
+  const values = tensor.data as Float32Array;
+  assert.equal(values.length, 3 * 320 * 416);
+  const plane = 320 * 416;
+  const rowIs = (channel: number, row: number, value: number) =>
+    values.subarray(channel * plane + row * 416, channel * plane + (row + 1) * 416).every((v) => Math.abs(v - value) < 1e-3);
+  for (const [channel, colour] of [[0, 30], [1, 20], [2, 10]] as const) {
+    for (let row = 0; row < 312; row++) assert.ok(rowIs(channel, row, colour), `channel ${channel} row ${row} is the image`);
+    for (let row = 312; row < 320; row++) assert.ok(rowIs(channel, row, 114), `channel ${channel} row ${row} is pad`);
+  }
+  await preprocessor.release();
+});
+
+test('one session and one reused output tensor per frame size; frames may be views into a larger buffer', async () => {
   const input = inputSpec({ dims: [1, 3, 6, 6], resize: { mode: 'letterbox', padValue: 114, align: 'top-left' } });
   const opened: string[] = [];
   const preprocessor = new FramePreprocessor({ input, openSession: (model, label) => (opened.push(label), openSession(model)) });
@@ -137,8 +157,9 @@ test('one session per frame size, one reused output tensor; frames may be views 
   assert.deepEqual(Float32Array.from(again.tensor.data as Float32Array), firstValues);
   const other = syntheticFrame(4, 9);
   const third = await preprocessor.run(other);
-  assert.equal(third.tensor, first.tensor);
+  assert.notEqual(third.tensor, first.tensor);
   assert.ok(maxDifference(third.tensor.data as Float32Array, referencePreprocess(other, input)) < 1e-3);
+  assert.equal((await preprocessor.run(small)).tensor, first.tensor);
   assert.deepEqual(opened, ['preprocess 7x5 -> 6x6', 'preprocess 4x9 -> 6x6']);
   await assert.rejects(preprocessor.run(frameOf(7, 5, new Uint8Array(10))), /expected 105/);
   await preprocessor.release();

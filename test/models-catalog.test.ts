@@ -83,7 +83,7 @@ test('the built-in catalog is found from the package root whatever the cwd, with
   assert.equal(yolox.sizeBytes, 3660092);
   assert.deepEqual(yolox.input.dims, [1, 3, 416, 416]);
   assert.equal(yolox.input.channelOrder, 'bgr');
-  assert.deepEqual(yolox.input.resize, { mode: 'letterbox', padValue: 114, align: 'top-left' });
+  assert.deepEqual(yolox.input.resize, { mode: 'letterbox', padValue: 114, align: 'top-left', trimToMultiple: 32 });
   assert.ok(yolox.task === 'detector');
   assert.deepEqual(yolox.detector.decoder, { family: 'yolox', strides: [8, 16, 32] });
   assert.deepEqual(

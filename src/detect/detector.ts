@@ -9,6 +9,7 @@ import type { Logger } from '../core/logger.js';
 import { OBJECT_CLASSES, type Detection, type Frame, type ObjectClass } from '../core/types.js';
 import type { DetectorModelEntry } from '../models/catalog-schema.js';
 import { loadCatalogModel } from '../runtime/catalog-model.js';
+import { freeModelDims } from '../runtime/onnx-free-dims.js';
 import { createInferenceSession, type ExecutionProviderName, type ExecutionProviderRequest, type InferenceObserver, type ModelInferenceObserver } from '../runtime/inference-session.js';
 import { buildClassLookup, CandidateList, decodeYolov8, decodeYolox, yoloxGrid, type DecodeOptions } from './decode.js';
 import { mapBoxToFrame } from './input-placement.js';
@@ -57,12 +58,39 @@ export interface DetectorTimings {
 
 type OutputDecoder = (output: Float32Array, options: DecodeOptions, into: CandidateList) => void;
 
-function outputDecoder(entry: DetectorModelEntry): OutputDecoder {
+/** What running the network at one input size needs: its decoder and, when the size is known, a preallocated output. */
+interface InputSizeState {
+  decode: OutputDecoder;
+  /** Preallocated output when its shape is known; otherwise onnxruntime allocates one per run. */
+  output: ort.Tensor | undefined;
+  fetches: Record<string, ort.Tensor> | readonly string[];
+}
+
+function outputDecoder(entry: DetectorModelEntry, width: number, height: number): { decode: OutputDecoder; points?: number } {
   const decoder = entry.detector.decoder;
-  if (decoder.family === 'yolov8') return decodeYolov8;
-  const [, , height, width] = entry.input.dims;
+  if (decoder.family === 'yolov8') return { decode: decodeYolov8 };
   const grid = yoloxGrid(decoder.strides, width, height);
-  return (output, options, into) => decodeYolox(output, grid, options, into);
+  return { decode: (output, options, into) => decodeYolox(output, grid, options, into), points: grid.x.length };
+}
+
+/** The output axis that counts candidate points (it shrinks with a trimmed input). */
+function pointsAxis(entry: DetectorModelEntry): number {
+  return entry.detector.decoder.family === 'yolox' ? 1 : 2;
+}
+
+/**
+ * The detector's model bytes as they load: with a trimmed letterbox its spatial input
+ * dimensions and its output's point count become symbolic, so one session runs each
+ * camera's trimmed size.
+ */
+export function detectorModelRewrite(entry: DetectorModelEntry): ((model: Uint8Array) => Uint8Array) | undefined {
+  const { resize } = entry.input;
+  if (resize.mode !== 'letterbox' || resize.trimToMultiple === undefined) return undefined;
+  return (model) =>
+    freeModelDims(model, [
+      { tensor: entry.input.name, axes: { 2: 'height', 3: 'width' } },
+      { tensor: entry.outputs[0]!.name, axes: { [pointsAxis(entry)]: 'points' } },
+    ]);
 }
 
 export class Detector {
@@ -72,13 +100,11 @@ export class Detector {
   private readonly entry: DetectorModelEntry;
   private readonly session: ort.InferenceSession;
   private readonly preprocessor: FramePreprocessor;
-  private readonly decode: OutputDecoder;
   private decodeOptions: DecodeOptions;
   private readonly candidates = new CandidateList();
   private readonly tuning: DetectorTuning;
-  /** Preallocated output when its shape is fixed; otherwise onnxruntime allocates one per run. */
-  private readonly output: ort.Tensor | undefined;
-  private readonly fetches: Record<string, ort.Tensor> | readonly string[];
+  /** Per model input size (one per camera frame size when the letterbox is trimmed). */
+  private readonly inputSizes = new Map<string, InputSizeState>();
   /** detect() calls run one at a time: they share the input and output buffers. */
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -88,7 +114,6 @@ export class Detector {
     this.provider = options.provider ?? 'cpu';
     this.tuning = { minScore: options.minScore, nmsIou: options.nmsIou, minBoxHeight: options.minBoxHeight };
     this.preprocessor = new FramePreprocessor({ input: options.entry.input, openSession: options.openPreprocessSession });
-    this.decode = outputDecoder(options.entry);
     const output = options.entry.outputs[0]!;
     if (output.type !== 'float32') throw new Error(`detector ${options.entry.id}: output '${output.name}' is ${output.type}, decoders read float32`);
     const dims = output.dims;
@@ -98,12 +123,6 @@ export class Detector {
       minScore: options.minScore,
       classLookup: buildClassLookup(options.entry.detector.classMap, classCount, options.classes),
     };
-    if (dims.every((d): d is number => typeof d === 'number')) {
-      this.output = new ort.Tensor('float32', new Float32Array(dims.reduce((a, b) => a * b, 1)), dims);
-      this.fetches = { [output.name]: this.output };
-    } else {
-      this.fetches = [output.name];
-    }
   }
 
   /**
@@ -137,11 +156,12 @@ export class Detector {
     const started = performance.now();
     const { tensor, placement } = await this.preprocessor.run(frame);
     const preprocessed = performance.now();
-    const results = await this.session.run({ [this.entry.input.name]: tensor }, this.fetches);
+    const size = this.forInput(placement.inputWidth, placement.inputHeight);
+    const results = await this.session.run({ [this.entry.input.name]: tensor }, size.fetches);
     const inferred = performance.now();
     // onnxruntime writes into the preallocated output (and returns a copy, which we ignore)
-    const output = this.output ?? results[this.entry.outputs[0]!.name]!;
-    this.decode(output.data as Float32Array, this.decodeOptions, this.candidates);
+    const output = size.output ?? results[this.entry.outputs[0]!.name]!;
+    size.decode(output.data as Float32Array, this.decodeOptions, this.candidates);
 
     const { boxes, scores, classes, count } = this.candidates;
     const found: Detection[] = [];
@@ -157,6 +177,29 @@ export class Detector {
     this.lastTimings.decodeMs = finished - inferred;
     this.options.onInference?.((inferred - preprocessed) / 1000, 1);
     return detections;
+  }
+
+  private forInput(width: number, height: number): InputSizeState {
+    const key = `${width}x${height}`;
+    let state = this.inputSizes.get(key);
+    if (state === undefined) {
+      const { decode, points } = outputDecoder(this.entry, width, height);
+      const declared = this.entry.outputs[0]!;
+      const dims = declared.dims.map((d, axis) => (axis === pointsAxis(this.entry) && points !== undefined ? points : d));
+      // The declared shape holds at the catalog's input size; a trimmed input changes the point
+      // count, which only YOLOX's grid tells in advance.
+      const output = dims.every((d): d is number => typeof d === 'number') && (points !== undefined || !this.trimmed)
+        ? new ort.Tensor('float32', new Float32Array(dims.reduce((a, b) => a * b, 1)), dims)
+        : undefined;
+      state = { decode, output, fetches: output ? { [declared.name]: output } : [declared.name] };
+      this.inputSizes.set(key, state);
+    }
+    return state;
+  }
+
+  private get trimmed(): boolean {
+    const { resize } = this.entry.input;
+    return resize.mode === 'letterbox' && resize.trimToMultiple !== undefined;
   }
 }
 
@@ -178,7 +221,8 @@ export interface OpenDetectorOptions extends DetectorTuning {
  */
 export async function openDetector(options: OpenDetectorOptions): Promise<Detector> {
   const threads = options.intraOpThreads !== undefined ? { intraOpThreads: options.intraOpThreads } : {};
-  const loaded = await loadCatalogModel({ entry: options.entry, modelsDir: options.modelsDir, providers: options.providers, logger: options.logger, ...threads });
+  const rewrite = detectorModelRewrite(options.entry);
+  const loaded = await loadCatalogModel({ entry: options.entry, modelsDir: options.modelsDir, providers: options.providers, logger: options.logger, ...threads, ...(rewrite ? { rewrite } : {}) });
   const withoutTensorrt = options.providers.filter((provider) => provider.name !== 'tensorrt');
   const preprocessProviders: readonly ExecutionProviderRequest[] = withoutTensorrt.length > 0 ? withoutTensorrt : [{ name: 'cpu' }];
   return new Detector({

@@ -8,6 +8,7 @@ import type { ResizeSpec } from '../models/catalog-schema.js';
 export interface InputPlacement {
   frameWidth: number;
   frameHeight: number;
+  /** The model input this frame runs as: the catalog's size, or less when the letterbox is trimmed. */
   inputWidth: number;
   inputHeight: number;
   /** Size of the resized frame inside the input (equal to the input size when stretching). */
@@ -24,6 +25,7 @@ export interface InputPlacement {
 export interface PlaceFrameOptions {
   frameWidth: number;
   frameHeight: number;
+  /** The catalog's input size. */
   inputWidth: number;
   inputHeight: number;
   resize: ResizeSpec;
@@ -32,7 +34,9 @@ export interface PlaceFrameOptions {
 /**
  * Letterbox follows the reference YOLOX preprocessing: r = min(inH/h, inW/w), resized
  * size = (int(w·r), int(h·r)). The small epsilon keeps the axis that sets r exactly at the
- * input size when w·r lands a hair below an integer in floating point.
+ * input size when w·r lands a hair below an integer in floating point. A trimmed letterbox
+ * (`trimToMultiple`) keeps r and the resized size, and shrinks the input to the resized size
+ * rounded up to the multiple: the pad the network would have run over is left out.
  */
 export function placeFrame(options: PlaceFrameOptions): InputPlacement {
   const { frameWidth, frameHeight, inputWidth, inputHeight, resize } = options;
@@ -49,12 +53,16 @@ export function placeFrame(options: PlaceFrameOptions): InputPlacement {
   const fit = (length: number, limit: number) => Math.min(limit, Math.max(1, Math.floor(length * ratio + 1e-6)));
   const resizedWidth = fit(frameWidth, inputWidth);
   const resizedHeight = fit(frameHeight, inputHeight);
+  const multiple = resize.trimToMultiple;
+  const trim = (resized: number, limit: number) => (multiple === undefined ? limit : Math.min(limit, Math.ceil(resized / multiple) * multiple));
+  const width = trim(resizedWidth, inputWidth);
+  const height = trim(resizedHeight, inputHeight);
   const centred = resize.align === 'center';
   return {
-    frameWidth, frameHeight, inputWidth, inputHeight,
+    frameWidth, frameHeight, inputWidth: width, inputHeight: height,
     resizedWidth, resizedHeight,
-    padLeft: centred ? Math.floor((inputWidth - resizedWidth) / 2) : 0,
-    padTop: centred ? Math.floor((inputHeight - resizedHeight) / 2) : 0,
+    padLeft: centred ? Math.floor((width - resizedWidth) / 2) : 0,
+    padTop: centred ? Math.floor((height - resizedHeight) / 2) : 0,
     scaleX: resizedWidth / frameWidth,
     scaleY: resizedHeight / frameHeight,
   };

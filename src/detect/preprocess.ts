@@ -75,7 +75,7 @@ export interface FramePreprocessorOptions {
 }
 
 export interface PreparedInput {
-  /** [1,3,H,W] model input; the same tensor (and buffer) every call, overwritten by the next one. */
+  /** [1,3,H,W] model input (H, W from the placement); the same tensor every call for a frame size, overwritten by the next one. */
   tensor: ort.Tensor;
   placement: InputPlacement;
 }
@@ -83,15 +83,15 @@ export interface PreparedInput {
 interface SizeEntry {
   session: ort.InferenceSession;
   placement: InputPlacement;
+  output: ort.Tensor;
+  fetches: Record<string, ort.Tensor>;
 }
 
-/** Runs the preprocessing graph, one cached session per frame size, into one reused output tensor. */
+/** Runs the preprocessing graph, one cached session and output tensor per frame size. */
 export class FramePreprocessor {
   private readonly input: ImageInputSpec;
   private readonly openSession: FramePreprocessorOptions['openSession'];
   private readonly sizes = new Map<string, Promise<SizeEntry>>();
-  private readonly output: ort.Tensor;
-  private readonly fetches: Record<string, ort.Tensor>;
   private readonly staging = new StagingBuffer();
 
   constructor(options: FramePreprocessorOptions) {
@@ -100,9 +100,6 @@ export class FramePreprocessor {
     }
     this.input = options.input;
     this.openSession = options.openSession;
-    const [, , height, width] = options.input.dims;
-    this.output = new ort.Tensor('float32', new Float32Array(3 * height * width), [1, 3, height, width]);
-    this.fetches = { [PREPROCESS_OUTPUT_NAME]: this.output };
   }
 
   async run(frame: Frame): Promise<PreparedInput> {
@@ -110,11 +107,11 @@ export class FramePreprocessor {
     if (frame.data.length !== expectedBytes) {
       throw new Error(`frame ${frame.width}x${frame.height} has ${frame.data.length} bytes, expected ${expectedBytes} (packed RGB)`);
     }
-    const { session, placement } = await this.forSize(frame.width, frame.height);
+    const { session, placement, output, fetches } = await this.forSize(frame.width, frame.height);
     // Wraps the frame's bytes (copied only when shared); onnxruntime writes into the preallocated output.
     const pixels = new ort.Tensor('uint8', this.staging.ordinary(frame.data), [frame.height, frame.width, 3]);
-    await session.run({ [PREPROCESS_INPUT_NAME]: pixels }, this.fetches);
-    return { tensor: this.output, placement };
+    await session.run({ [PREPROCESS_INPUT_NAME]: pixels }, fetches);
+    return { tensor: output, placement };
   }
 
   async release(): Promise<void> {
@@ -129,8 +126,9 @@ export class FramePreprocessor {
     if (!entry) {
       const [, , inputHeight, inputWidth] = this.input.dims;
       const placement = placeFrame({ frameWidth: width, frameHeight: height, inputWidth, inputHeight, resize: this.input.resize });
-      entry = this.openSession(buildOnnxModel(preprocessGraph(placement, this.input)), `preprocess ${key} -> ${inputWidth}x${inputHeight}`).then(
-        (session) => ({ session, placement }),
+      const output = new ort.Tensor('float32', new Float32Array(3 * placement.inputHeight * placement.inputWidth), [1, 3, placement.inputHeight, placement.inputWidth]);
+      entry = this.openSession(buildOnnxModel(preprocessGraph(placement, this.input)), `preprocess ${key} -> ${placement.inputWidth}x${placement.inputHeight}`).then(
+        (session) => ({ session, placement, output, fetches: { [PREPROCESS_OUTPUT_NAME]: output } }),
       );
       // A failed open is not cached, so the next frame retries.
       entry.catch(() => this.sizes.delete(key));

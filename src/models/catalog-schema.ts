@@ -43,6 +43,13 @@ const resizeSchema = z.discriminatedUnion('mode', [
       /** Pad colour in raw 0..255 pixel units, applied to every channel. */
       padValue: z.number().min(0).max(255),
       align: z.enum(['top-left', 'center']),
+      /**
+       * Detectors only: the input's height and width shrink to the letterboxed frame rounded up
+       * to this multiple (the network's largest stride) instead of padding to the full size, so
+       * a 16:9 frame runs 416x256 rather than 416x416. The model's spatial input dimensions
+       * (and the output's point count) are made symbolic when it loads (runtime/onnx-free-dims.ts).
+       */
+      trimToMultiple: z.number().int().positive().optional(),
     })
     .strict(),
   z.object({ mode: z.literal('stretch') }).strict(),
@@ -159,6 +166,10 @@ function checkConsistency(entry: EntryBeforeChecks, ctx: z.RefinementCtx): void 
   const output = entry.outputs[0]!.dims;
   const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
   const [, , height, width] = entry.input.dims;
+  const { resize } = entry.input;
+  if (resize.mode === 'letterbox' && resize.trimToMultiple !== undefined && entry.task !== 'detector') {
+    issue(['input', 'resize', 'trimToMultiple'], 'only a detector input can be trimmed');
+  }
   switch (entry.task) {
     case 'detector': {
       const maxClassIndex = Math.max(...entry.detector.classMap.keys());
@@ -171,6 +182,9 @@ function checkConsistency(entry: EntryBeforeChecks, ctx: z.RefinementCtx): void 
       const boxFields = decoder.family === 'yolox' ? 5 : 4;
       if (typeof classes === 'number' && classes - boxFields <= maxClassIndex) {
         issue(['detector', 'classMap'], `class index ${maxClassIndex} is outside the ${classes - boxFields} classes of the output`);
+      }
+      if (decoder.family === 'yolox' && resize.mode === 'letterbox' && resize.trimToMultiple !== undefined && resize.trimToMultiple % Math.max(...decoder.strides) !== 0) {
+        issue(['input', 'resize', 'trimToMultiple'], `must be a multiple of the largest stride ${Math.max(...decoder.strides)}`);
       }
       if (decoder.family === 'yolox' && typeof output[1] === 'number') {
         const points = decoder.strides.reduce((sum, stride) => sum + Math.ceil(height / stride) * Math.ceil(width / stride), 0);

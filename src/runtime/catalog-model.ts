@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { OperatorError } from '../core/operator-error.js';
 import { ExitCode } from '../core/exit-codes.js';
 import type { Logger } from '../core/logger.js';
@@ -13,6 +14,8 @@ export interface LoadCatalogModelOptions {
   intraOpThreads?: number;
   interOpThreads?: number;
   logger: Logger;
+  /** Changes the model's bytes before the session loads them (e.g. freeing a detector's input size). */
+  rewrite?: (model: Uint8Array) => Uint8Array;
 }
 
 export interface LoadedCatalogModel extends CreatedInferenceSession {
@@ -40,8 +43,16 @@ export async function loadCatalogModel(options: LoadCatalogModelOptions): Promis
       ExitCode.CONFIG,
     );
   }
+  let model: string | Uint8Array = file.path;
+  if (options.rewrite) {
+    try {
+      model = options.rewrite(await readFile(file.path));
+    } catch (error) {
+      throw new OperatorError(`model ${entry.id} (${file.path}) cannot be prepared: ${error instanceof Error ? error.message : String(error)}`, ExitCode.CONFIG);
+    }
+  }
   const created = await createInferenceSession({
-    model: file.path,
+    model,
     label: entry.id,
     providers: options.providers,
     logger: options.logger,

@@ -51,6 +51,7 @@ const ONNX_DESCRIPTOR = {
             initializer: { rule: 'repeated', type: 'TensorProto', id: 5 },
             input: { rule: 'repeated', type: 'ValueInfoProto', id: 11 },
             output: { rule: 'repeated', type: 'ValueInfoProto', id: 12 },
+            valueInfo: { rule: 'repeated', type: 'ValueInfoProto', id: 13 },
           },
         },
         TensorProto: {
@@ -88,6 +89,11 @@ const ONNX_DESCRIPTOR = {
 };
 
 const ModelProto = protobuf.Root.fromJSON(ONNX_DESCRIPTOR).lookupType('onnx.ModelProto');
+
+/** Reads model bytes back as a plain object with the fields above (tests inspect rewritten models with it). */
+export function decodeOnnxModel(model: Uint8Array): Record<string, unknown> {
+  return ModelProto.toObject(ModelProto.decode(model), { longs: Number, bytes: Array, defaults: false });
+}
 
 /** ONNX TensorProto.DataType codes for the element types crosscam uses. */
 const DATA_TYPE_CODE = { float32: 1, uint8: 2, int32: 6, int64: 7 } as const;
@@ -139,6 +145,8 @@ export interface GraphSpec {
   outputs: readonly GraphValue[];
   nodes: readonly GraphNode[];
   initializers?: readonly GraphInitializer[];
+  /** Shapes of intermediate tensors, as exporters write them (tests of onnx-free-dims.ts). */
+  valueInfo?: readonly GraphValue[];
   /** Default opset 17 (IR version 8), which onnxruntime 1.x runs on every provider. */
   opset?: number;
 }
@@ -208,6 +216,7 @@ export function buildOnnxModel(spec: GraphSpec): Uint8Array {
       })),
       input: spec.inputs.map(valueInfo),
       output: spec.outputs.map(valueInfo),
+      valueInfo: (spec.valueInfo ?? []).map(valueInfo),
     },
   });
   return ModelProto.encode(message).finish();
