@@ -103,45 +103,32 @@ for (const { name, width, height, input } of CASES) {
   });
 }
 
-test('letterbox geometry at 768x576: 416x312 image on top, then 104 rows of 114; BGR order', async () => {
-  const input = inputSpec({ dims: [1, 3, 416, 416], resize: { mode: 'letterbox', padValue: 114, align: 'top-left' } });
-  const preprocessor = new FramePreprocessor({ input, openSession });
-  // uniform colour R=10 G=20 B=30: any resize keeps it, so rows are either image or pad
-  const data = new Uint8Array(768 * 576 * 3);
-  for (let i = 0; i < data.length; i += 3) data.set([10, 20, 30], i);
-  const { tensor, placement } = await preprocessor.run(frameOf(768, 576, data));
-  assert.deepEqual([placement.resizedWidth, placement.resizedHeight, placement.padLeft, placement.padTop], [416, 312, 0, 0]);
-  const values = tensor.data as Float32Array;
-  const plane = 416 * 416;
-  // the resize's float arithmetic leaves a uniform colour within a few ulps of itself
-  const rowIs = (channel: number, row: number, value: number) =>
-    values.subarray(channel * plane + row * 416, channel * plane + (row + 1) * 416).every((v) => Math.abs(v - value) < 1e-3);
-  for (const [channel, colour] of [[0, 30], [1, 20], [2, 10]] as const) {
-    for (let row = 0; row < 312; row++) assert.ok(rowIs(channel, row, colour), `channel ${channel} row ${row} is the image`);
-    for (let row = 312; row < 416; row++) assert.ok(rowIs(channel, row, 114), `channel ${channel} row ${row} is pad`);
-  }
-  await preprocessor.release();
-});
-
-test('trimmed letterbox at 768x576: a 416x320 input, 312 rows of image and 8 of pad', async () => {
-  const input = inputSpec({ dims: [1, 3, 416, 416], resize: { mode: 'letterbox', padValue: 114, align: 'top-left', trimToMultiple: 32 } });
-  const preprocessor = new FramePreprocessor({ input, openSession });
-  const data = new Uint8Array(768 * 576 * 3);
-  for (let i = 0; i < data.length; i += 3) data.set([10, 20, 30], i);
-  const { tensor, placement } = await preprocessor.run(frameOf(768, 576, data));
-  assert.deepEqual(tensor.dims, [1, 3, 320, 416]);
-  assert.deepEqual([placement.inputWidth, placement.inputHeight, placement.resizedHeight], [416, 320, 312]);
-  const values = tensor.data as Float32Array;
-  assert.equal(values.length, 3 * 320 * 416);
-  const plane = 320 * 416;
-  const rowIs = (channel: number, row: number, value: number) =>
-    values.subarray(channel * plane + row * 416, channel * plane + (row + 1) * 416).every((v) => Math.abs(v - value) < 1e-3);
-  for (const [channel, colour] of [[0, 30], [1, 20], [2, 10]] as const) {
-    for (let row = 0; row < 312; row++) assert.ok(rowIs(channel, row, colour), `channel ${channel} row ${row} is the image`);
-    for (let row = 312; row < 320; row++) assert.ok(rowIs(channel, row, 114), `channel ${channel} row ${row} is pad`);
-  }
-  await preprocessor.release();
-});
+for (const { trim, inputRows } of [{ trim: undefined, inputRows: 416 }, { trim: 32, inputRows: 320 }]) {
+  test(`letterbox geometry at 768x576${trim ? ', trimmed' : ''}: 416x312 image on top, then ${inputRows - 312} rows of 114; BGR order`, async () => {
+    const resize = { mode: 'letterbox', padValue: 114, align: 'top-left', ...(trim ? { trimToMultiple: trim } : {}) } as const;
+    const preprocessor = new FramePreprocessor({ input: inputSpec({ dims: [1, 3, 416, 416], resize }), openSession });
+    // uniform colour R=10 G=20 B=30: any resize keeps it, so rows are either image or pad
+    const data = new Uint8Array(768 * 576 * 3);
+    for (let i = 0; i < data.length; i += 3) data.set([10, 20, 30], i);
+    const { tensor, placement } = await preprocessor.run(frameOf(768, 576, data));
+    assert.deepEqual(tensor.dims, [1, 3, inputRows, 416]);
+    assert.deepEqual(
+      [placement.inputWidth, placement.inputHeight, placement.resizedWidth, placement.resizedHeight, placement.padLeft, placement.padTop],
+      [416, inputRows, 416, 312, 0, 0],
+    );
+    const values = tensor.data as Float32Array;
+    assert.equal(values.length, 3 * inputRows * 416);
+    const plane = inputRows * 416;
+    // the resize's float arithmetic leaves a uniform colour within a few ulps of itself
+    const rowIs = (channel: number, row: number, value: number) =>
+      values.subarray(channel * plane + row * 416, channel * plane + (row + 1) * 416).every((v) => Math.abs(v - value) < 1e-3);
+    for (const [channel, colour] of [[0, 30], [1, 20], [2, 10]] as const) {
+      for (let row = 0; row < 312; row++) assert.ok(rowIs(channel, row, colour), `channel ${channel} row ${row} is the image`);
+      for (let row = 312; row < inputRows; row++) assert.ok(rowIs(channel, row, 114), `channel ${channel} row ${row} is pad`);
+    }
+    await preprocessor.release();
+  });
+}
 
 test('one session and one reused output tensor per frame size; frames may be views into a larger buffer', async () => {
   const input = inputSpec({ dims: [1, 3, 6, 6], resize: { mode: 'letterbox', padValue: 114, align: 'top-left' } });
