@@ -9,6 +9,7 @@ import { pino } from 'pino';
 import type { Box } from '../src/core/geometry.js';
 import type { Detection, Frame } from '../src/core/types.js';
 import { openDetector } from '../src/detect/detector.js';
+import { placeFrame } from '../src/detect/input-placement.js';
 import { CropPreprocessor } from '../src/embed/crop-preprocess.js';
 import { Embedder } from '../src/embed/embedder.js';
 import { median } from '../src/core/statistics.js';
@@ -150,10 +151,12 @@ export async function measureVisionCore(options: { frames: number; threads: numb
   await reid.session.release();
   await detector.release();
 
+  const [, , catalogHeight, catalogWidth] = detectorEntry.input.dims;
+  const detectorInput = placeFrame({ frameWidth: frames[0]!.width, frameHeight: frames[0]!.height, inputWidth: catalogWidth, inputHeight: catalogHeight, resize: detectorEntry.input.resize });
   const rows: [string, string][] = [
     ['ffmpeg decode 768x576 (incl. copy)', `${fmt(decodeMs)} ms/frame`],
     ['detector preprocess (ONNX letterbox graph)', `${fmt(median(steps.preprocess))} ms/frame`],
-    ['detector inference YOLOX-Nano 416', `${fmt(median(steps.inference))} ms/frame`],
+    [`detector inference YOLOX-Nano at ${detectorInput.inputWidth}x${detectorInput.inputHeight}`, `${fmt(median(steps.inference))} ms/frame`],
     ['detector decode + NMS', `${fmt(median(steps.decode))} ms/frame`],
     ['detector total', `${fmt(median(steps.total))} ms/frame, ${fmt(detectorCpuMs)} CPU ms`],
     ['re-ID inference OSNet x0.25, batch 1', `${fmt(reidInference1.ms)} ms/crop`],
