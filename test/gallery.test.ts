@@ -8,7 +8,8 @@ import { normalised } from '../src/core/vectors.js';
 import { RAW_SPACE } from '../src/features/feature-space.js';
 import { Gallery, type GalleryOptions } from '../src/gallery/gallery.js';
 import { recluster } from '../src/gallery/recluster.js';
-import { DB_NAMES, type SightingRef } from '../src/gallery/records.js';
+import { DB_NAMES, sameTrack, type SightingRef, type SightingSpan } from '../src/gallery/records.js';
+import { spansCoOccur } from '../src/gallery/co-occurrence.js';
 import { randomVectors } from './support/random-vectors.js';
 
 const DAY = 86_400_000;
@@ -330,4 +331,31 @@ test('a class past search.annFrom gets its graph when the gallery opens; the gra
     found += hits.filter((id) => truth.has(id)).length;
   }
   assert.ok(found / (10 * queries.length) >= 0.97, `recall@10 ${found / (10 * queries.length)}`);
+});
+
+test('co-occurrence by sorted sweep agrees with comparing every pair of spans, same tracks and touching ends included', () => {
+  const everyPair = (a: SightingSpan[], b: SightingSpan[]) =>
+    a.some((x) => b.some((y) => x.cameraId === y.cameraId && !sameTrack(x, y) && x.firstSeenAt <= y.lastSeenAt && y.firstSeenAt <= x.lastSeenAt));
+  let state = 12345;
+  const random = (n: number) => ((state = (state * 1103515245 + 12345) % 2 ** 31) % n);
+  // few cameras, few track ids and first-seen times on a coarse grid, so same tracks, shared ends and nested spans all occur
+  const spans = () =>
+    Array.from({ length: random(7) }, () => {
+      const firstSeenAt = random(20) * 10;
+      return { cameraId: ['A', 'B'][random(2)]!, trackId: random(3), firstSeenAt, lastSeenAt: firstSeenAt + random(4) * 10 };
+    });
+  const outcomes = { true: 0, false: 0 };
+  for (let trial = 0; trial < 5000; trial++) {
+    const a = spans();
+    const b = spans();
+    const expected = everyPair(a, b);
+    assert.equal(spansCoOccur(a, b), expected, JSON.stringify({ a, b }));
+    assert.equal(spansCoOccur(b, a), expected, JSON.stringify({ a: b, b: a }));
+    outcomes[`${expected}`] += 1;
+  }
+  assert.ok(outcomes.true > 500 && outcomes.false > 500, `both answers exercised: ${JSON.stringify(outcomes)}`);
+  // the same track in both identities never counts; another track overlapping it does
+  const track = { cameraId: 'A', trackId: 1, firstSeenAt: 0, lastSeenAt: 100 };
+  assert.equal(spansCoOccur([track], [{ ...track }]), false);
+  assert.equal(spansCoOccur([track], [{ ...track }, { cameraId: 'A', trackId: 2, firstSeenAt: 100, lastSeenAt: 120 }]), true);
 });

@@ -17,6 +17,7 @@ import type { MatchingSpace } from '../features/feature-space.js';
 import type { AnnBuildReport, AnnSettings } from '../search/ann-index.js';
 import { PrototypeIndex, type SearchHit } from './prototype-index.js';
 import { RecentIdentities } from './recent-identities.js';
+import { spansCoOccur } from './co-occurrence.js';
 import { layoutOf, mergedParts, momentumParts, type PartEmbedding } from '../embed/part-embedding.js';
 import {
   DB_NAMES,
@@ -281,10 +282,7 @@ export class Gallery {
 
   /** Whether two identities were seen at the same time on one camera by different tracks (so they are two people). */
   coOccur(a: string, b: string): boolean {
-    const spans = this.spansOf(b);
-    return this.spansOf(a).some((x) =>
-      spans.some((y) => x.cameraId === y.cameraId && !sameTrack(x, y) && x.firstSeenAt <= y.lastSeenAt && y.firstSeenAt <= x.lastSeenAt),
-    );
+    return spansCoOccur(this.spansOf(a), this.spansOf(b));
   }
 
   *identityRecords(): Generator<IdentityRecord> {
