@@ -7,7 +7,7 @@ import * as ort from 'onnxruntime-node';
 import { boxHeight } from '../core/geometry.js';
 import type { Logger } from '../core/logger.js';
 import { OBJECT_CLASSES, type Detection, type Frame, type ObjectClass } from '../core/types.js';
-import type { DetectorModelEntry } from '../models/catalog-schema.js';
+import { letterboxTrim, type DetectorModelEntry } from '../models/catalog-schema.js';
 import { loadCatalogModel } from '../runtime/catalog-model.js';
 import { freeModelDims } from '../runtime/onnx-free-dims.js';
 import { createInferenceSession, type ExecutionProviderName, type ExecutionProviderRequest, type InferenceObserver, type ModelInferenceObserver } from '../runtime/inference-session.js';
@@ -84,8 +84,7 @@ function pointsAxis(entry: DetectorModelEntry): number {
  * camera's trimmed size.
  */
 export function detectorModelRewrite(entry: DetectorModelEntry): ((model: Uint8Array) => Uint8Array) | undefined {
-  const { resize } = entry.input;
-  if (resize.mode !== 'letterbox' || resize.trimToMultiple === undefined) return undefined;
+  if (letterboxTrim(entry.input.resize) === undefined) return undefined;
   return (model) =>
     freeModelDims(model, [
       { tensor: entry.input.name, axes: { 2: 'height', 3: 'width' } },
@@ -188,18 +187,15 @@ export class Detector {
       const dims = declared.dims.map((d, axis) => (axis === pointsAxis(this.entry) && points !== undefined ? points : d));
       // The declared shape holds at the catalog's input size; a trimmed input changes the point
       // count, which only YOLOX's grid tells in advance.
-      const output = dims.every((d): d is number => typeof d === 'number') && (points !== undefined || !this.trimmed)
+      const [, , catalogHeight, catalogWidth] = this.entry.input.dims;
+      const shapeKnown = points !== undefined || (width === catalogWidth && height === catalogHeight);
+      const output = shapeKnown && dims.every((d): d is number => typeof d === 'number')
         ? new ort.Tensor('float32', new Float32Array(dims.reduce((a, b) => a * b, 1)), dims)
         : undefined;
       state = { decode, output, fetches: output ? { [declared.name]: output } : [declared.name] };
       this.inputSizes.set(key, state);
     }
     return state;
-  }
-
-  private get trimmed(): boolean {
-    const { resize } = this.entry.input;
-    return resize.mode === 'letterbox' && resize.trimToMultiple !== undefined;
   }
 }
 

@@ -3,7 +3,7 @@
  * and the inverse mapping from model-input pixels back to frame pixels.
  */
 import { clipBox, type Box } from '../core/geometry.js';
-import type { ResizeSpec } from '../models/catalog-schema.js';
+import { letterboxTrim, type ResizeSpec } from '../models/catalog-schema.js';
 
 export interface InputPlacement {
   frameWidth: number;
@@ -53,7 +53,7 @@ export function placeFrame(options: PlaceFrameOptions): InputPlacement {
   const fit = (length: number, limit: number) => Math.min(limit, Math.max(1, Math.floor(length * ratio + 1e-6)));
   const resizedWidth = fit(frameWidth, inputWidth);
   const resizedHeight = fit(frameHeight, inputHeight);
-  const multiple = resize.trimToMultiple;
+  const multiple = letterboxTrim(resize);
   const trim = (resized: number, limit: number) => (multiple === undefined ? limit : Math.min(limit, Math.ceil(resized / multiple) * multiple));
   const width = trim(resizedWidth, inputWidth);
   const height = trim(resizedHeight, inputHeight);

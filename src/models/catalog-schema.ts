@@ -56,6 +56,11 @@ const resizeSchema = z.discriminatedUnion('mode', [
 ]);
 export type ResizeSpec = z.output<typeof resizeSchema>;
 
+/** The multiple a trimmed letterbox rounds the input up to; undefined: the input keeps the catalog's size. */
+export function letterboxTrim(resize: ResizeSpec): number | undefined {
+  return resize.mode === 'letterbox' ? resize.trimToMultiple : undefined;
+}
+
 const imageInputSchema = z
   .object({
     name: z.string().min(1),
@@ -166,8 +171,8 @@ function checkConsistency(entry: EntryBeforeChecks, ctx: z.RefinementCtx): void 
   const output = entry.outputs[0]!.dims;
   const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
   const [, , height, width] = entry.input.dims;
-  const { resize } = entry.input;
-  if (resize.mode === 'letterbox' && resize.trimToMultiple !== undefined && entry.task !== 'detector') {
+  const trim = letterboxTrim(entry.input.resize);
+  if (trim !== undefined && entry.task !== 'detector') {
     issue(['input', 'resize', 'trimToMultiple'], 'only a detector input can be trimmed');
   }
   switch (entry.task) {
@@ -183,7 +188,7 @@ function checkConsistency(entry: EntryBeforeChecks, ctx: z.RefinementCtx): void 
       if (typeof classes === 'number' && classes - boxFields <= maxClassIndex) {
         issue(['detector', 'classMap'], `class index ${maxClassIndex} is outside the ${classes - boxFields} classes of the output`);
       }
-      if (decoder.family === 'yolox' && resize.mode === 'letterbox' && resize.trimToMultiple !== undefined && resize.trimToMultiple % Math.max(...decoder.strides) !== 0) {
+      if (decoder.family === 'yolox' && trim !== undefined && trim % Math.max(...decoder.strides) !== 0) {
         issue(['input', 'resize', 'trimToMultiple'], `must be a multiple of the largest stride ${Math.max(...decoder.strides)}`);
       }
       if (decoder.family === 'yolox' && typeof output[1] === 'number') {
