@@ -114,7 +114,7 @@ test('defaults fill every section of a minimal config', () => {
     map_size_mb: 2048,
     retention: { sightings_days: 30, identities_days: 90 },
     exemplars_per_identity: 10,
-    search: { ann_from: 100_000, graph_dimensions: 128 },
+    search: { ann_from: 100_000, graph_dimensions: 48 },
   });
   assert.equal(config.matching.window_s, 600);
   assert.deepEqual(config.matching.same_camera, { enabled: true, min_gap_s: 0 });

@@ -358,7 +358,7 @@ export const gallerySchema = z.strictObject({
       // The graph holds the prototypes projected on their leading principal directions (the exact
       // rescore stays at full dimension); the build's log line says how much energy they keep.
       // null: the full dimension.
-      graph_dimensions: z.int().min(16).nullable().default(128),
+      graph_dimensions: z.int().min(16).nullable().default(48),
     })
     .prefault({}),
 });

@@ -46,9 +46,8 @@ export const SCAN_FROM = 2048;
 /** Shortlist of the int8 scan for a top-k query: k·4 + 32 rows, rescored exactly. */
 const SHORTLIST_FACTOR = 4;
 const SHORTLIST_EXTRA = 32;
-/** The graph's int8 order is a shortlist: max(k·2, 128) neighbours retrieved, rescored exactly. */
+/** The graph's int8 order in its subspace is a shortlist: max(k·2, its ef) neighbours retrieved, rescored exactly. */
 const ANN_RETRIEVE_FACTOR = 2;
-const ANN_RETRIEVE_MIN = 128;
 /** Above this many rows one pass per write (N dot products) costs more than a search per query. */
 export const INCREMENTAL_DIFFICULTY_MAX = 16_384;
 
@@ -214,7 +213,7 @@ export class PrototypeIndex {
   /** The k best slots with their exact similarities, best first, by the path of searchPath. */
   private topSlots(query: Float32Array, k: number): RankedSlot[] {
     if (this.searchPath === 'ann') {
-      const retrieved = Math.max(k * ANN_RETRIEVE_FACTOR, ANN_RETRIEVE_MIN);
+      const retrieved = Math.max(k * ANN_RETRIEVE_FACTOR, this.ann!.expansionSearch);
       const slots = this.ann!.search(query, retrieved).map((neighbour) => this.slotOfKey.get(neighbour.key)!);
       return this.byExactSimilarity(slots, query, k);
     }

@@ -8,10 +8,8 @@
  * and half the memory.
  *
  * The graph lives in the vectors' principal subspace (principal-subspace.ts, fitted on a
- * sample when a build starts): every distance a search computes then reads a quarter of the
- * bytes, about 0.72× the search time at equal recall at 10⁵ (at 10⁶ p99 is still 2.6 ms at
- * recall 0.935: docs/performance.md). The exact rescore by the caller makes up for what the
- * projection loses.
+ * sample when a build starts): every distance a search computes then reads a tenth of the
+ * bytes. The exact rescore by the caller makes up for what the projection loses.
  *
  * Building a graph over 10⁶ vectors takes minutes, so it is built in small synchronous
  * chunks between turns of the event loop (cameras keep being served) and swapped in when
@@ -26,14 +24,19 @@ export interface AnnSettings {
   connectivity: number;
   /** Candidate list length while inserting (efConstruction). */
   expansionAdd: number;
-  /** Candidate list length while searching (ef): recall against latency. */
+  /** Candidate list length while searching (ef): recall against latency; the caller retrieves them all for its rescore. */
   expansionSearch: number;
   /** Principal directions the graph is built in; at or above the vectors' dimension, none (the vectors as they are). */
   subspaceDimension: number;
 }
 
-/** Measured on 10⁶ 512-d vectors in bench/gallery-search.ts (docs/performance.md). */
-export const DEFAULT_ANN_SETTINGS: AnnSettings = { connectivity: 32, expansionAdd: 128, expansionSearch: 128, subspaceDimension: 128 };
+/**
+ * Chosen on 10⁶ synthetic 512-d prototypes (docs/performance.md): in 48 dimensions every
+ * distance is one cache line of int8 and an exact 48-d ranking still holds the true top 10
+ * within its first 128; M 32 and efConstruction 200 make the graph find them at ef 192
+ * (recall@10 0.986 after the rescore; M 16 / efConstruction 128 needed ef 384 for 0.98).
+ */
+export const DEFAULT_ANN_SETTINGS: AnnSettings = { connectivity: 32, expansionAdd: 200, expansionSearch: 192, subspaceDimension: 48 };
 
 export interface AnnBuildSource {
   /** Keys to insert, read once when the build starts. */
@@ -88,6 +91,11 @@ export class AnnIndex {
 
   get size(): number {
     return this.active?.index.size() ?? 0;
+  }
+
+  /** Candidates a search holds (ef): retrieving fewer costs the same search. */
+  get expansionSearch(): number {
+    return this.settings.expansionSearch;
   }
 
   get rebuilding(): boolean {
