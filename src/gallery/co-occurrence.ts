@@ -6,17 +6,15 @@
  * their end times (of two different tracks), and each span asks one binary search,
  * O((n + m) log m) instead of O(n·m).
  */
-import type { SightingSpan } from './records.js';
+import { sameTrack, type SightingSpan } from './records.js';
 
 interface CameraSpans {
   starts: number[];
-  /** Over the spans up to each index: the latest end, its track, and the latest end of any other track. */
+  /** Over the spans up to each index: the latest end, a span of its track, and the latest end of any other track. */
   latestEnd: number[];
-  latestTrack: string[];
+  latestTrack: SightingSpan[];
   otherEnd: number[];
 }
-
-const trackOf = (span: SightingSpan) => `${span.trackId}@${span.firstSeenAt}`;
 
 function byCamera(spans: readonly SightingSpan[]): Map<string, CameraSpans> {
   const groups = new Map<string, SightingSpan[]>();
@@ -30,16 +28,15 @@ function byCamera(spans: readonly SightingSpan[]): Map<string, CameraSpans> {
     group.sort((x, y) => x.firstSeenAt - y.firstSeenAt);
     const prefix: CameraSpans = { starts: [], latestEnd: [], latestTrack: [], otherEnd: [] };
     let latest = -Infinity;
-    let latestTrack = '';
+    let latestTrack: SightingSpan | undefined;
     let other = -Infinity;
     for (const span of group) {
-      const track = trackOf(span);
-      if (track === latestTrack) latest = Math.max(latest, span.lastSeenAt);
-      else if (span.lastSeenAt > latest) [other, latest, latestTrack] = [latest, span.lastSeenAt, track];
+      if (latestTrack !== undefined && sameTrack(span, latestTrack)) latest = Math.max(latest, span.lastSeenAt);
+      else if (span.lastSeenAt > latest) [other, latest, latestTrack] = [latest, span.lastSeenAt, span];
       else other = Math.max(other, span.lastSeenAt);
       prefix.starts.push(span.firstSeenAt);
       prefix.latestEnd.push(latest);
-      prefix.latestTrack.push(latestTrack);
+      prefix.latestTrack.push(latestTrack!);
       prefix.otherEnd.push(other);
     }
     cameras.set(cameraId, prefix);
@@ -69,7 +66,7 @@ export function spansCoOccur(a: readonly SightingSpan[], b: readonly SightingSpa
     // b's spans that start no later than x ends overlap x when they end no earlier than x starts.
     const k = lastStartAtOrBefore(other.starts, x.lastSeenAt);
     if (k < 0) continue;
-    const latestOfAnotherTrack = other.latestTrack[k] !== trackOf(x) ? other.latestEnd[k]! : other.otherEnd[k]!;
+    const latestOfAnotherTrack = sameTrack(other.latestTrack[k]!, x) ? other.otherEnd[k]! : other.latestEnd[k]!;
     if (latestOfAnotherTrack >= x.firstSeenAt) return true;
   }
   return false;
