@@ -59,6 +59,17 @@ export function openDatabase<V, K extends Key = Key>(root: RootDatabase, options
   return db;
 }
 
+/**
+ * Puts an entry whose key is usually the largest so far (time-ordered keys) with MDB_APPEND,
+ * which leaves full leaf pages behind: an ordinary insert at the end splits a full page in half,
+ * so time-ordered writes leave every page half empty. A key that is not the largest fails to
+ * append and is put in place. (lmdb's README gives putSync's boolean; its .d.ts says void.)
+ */
+export function putNewest<V, K extends Key>(db: Database<V, K>, key: K, value: V): void {
+  const appended: unknown = db.putSync(key, value, { append: true });
+  if (appended !== true) db.putSync(key, value);
+}
+
 type PageStats = { treeBranchPageCount: number; treeLeafPageCount: number; overflowPages: number };
 
 /** What the environment uses now, over the databases opened with openDatabase. */

